@@ -1,0 +1,68 @@
+//! Argument parsing and dispatch. Library errors become `anyhow` errors here, at the edge.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod ingest;
+mod kb;
+
+/// Knowledge-graph entity disambiguation, right on the long tail.
+#[derive(Debug, Parser)]
+#[command(name = "tailor", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors in the log.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a KB store from Wikidata dumps, entity profiles and tables.
+    Ingest(ingest::IngestArgs),
+    /// Inspect a KB store.
+    #[command(subcommand)]
+    Kb(kb::KbCommand),
+}
+
+pub fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .compact()
+        .init();
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Ingest(args) => ingest::run(args),
+        Command::Kb(cmd) => kb::run(cmd),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// The default KB shipped in the repository, relative to the working directory.
+pub fn default_kb_dir() -> PathBuf {
+    PathBuf::from("kb/default")
+}

@@ -1,0 +1,7 @@
+//! tailor: knowledge-graph entity disambiguation built to be right on the long tail.
+//!
+//! The pipeline, one module per stage: [`kb`] ingests KB sources into a graph store;
+//! [`pipeline`] reads the declarative run configs that drive the stages.
+
+pub mod kb;
+pub mod pipeline;
