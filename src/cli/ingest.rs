@@ -56,7 +56,11 @@ pub fn run(args: IngestArgs) -> Result<()> {
             language: "en".into(),
         })
     }));
-    sources.extend(args.profiles.into_iter().map(|path| SourceSpec::Profiles(PathSource { path })));
+    sources.extend(
+        args.profiles
+            .into_iter()
+            .map(|path| SourceSpec::Profiles(PathSource { path })),
+    );
     sources.extend(args.triples.into_iter().map(|path| {
         SourceSpec::Triples(TriplesSource {
             path,
@@ -70,7 +74,10 @@ pub fn run(args: IngestArgs) -> Result<()> {
     if sources.is_empty() {
         bail!("no sources: give --config or at least one of --wikidata, --profiles, --triples");
     }
-    let out = args.out.or(out).context("no output: give --out (or `out` in the config)")?;
+    let out = args
+        .out
+        .or(out)
+        .context("no output: give --out (or `out` in the config)")?;
     let max_errors = args.max_errors.unwrap_or(max_errors);
     let rejects = args.rejects.or_else(|| {
         (max_errors > 0).then(|| {

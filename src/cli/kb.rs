@@ -51,7 +51,11 @@ pub fn run(cmd: KbCommand) -> Result<()> {
 fn load(dir: &std::path::Path) -> Result<Kb> {
     let t0 = Instant::now();
     let kb = kb::load(dir)?;
-    tracing::info!(seconds = t0.elapsed().as_secs_f64(), "loaded KB {}", dir.display());
+    tracing::info!(
+        seconds = t0.elapsed().as_secs_f64(),
+        "loaded KB {}",
+        dir.display()
+    );
     Ok(kb)
 }
 
@@ -64,7 +68,10 @@ fn stats(dir: &std::path::Path, json: bool) -> Result<()> {
     println!("KB {}", dir.display());
     println!("  entities              {:>10}", c.entities);
     println!("    with an English label {:>8}", c.entities_with_label);
-    println!("    with a description  {:>10}", c.entities_with_description);
+    println!(
+        "    with a description  {:>10}",
+        c.entities_with_description
+    );
     println!("    with aliases        {:>10}", c.entities_with_aliases);
     println!("  aliases               {:>10}", c.aliases);
     println!("  types in use          {:>10}", c.types);
@@ -74,7 +81,13 @@ fn stats(dir: &std::path::Path, json: bool) -> Result<()> {
     println!("  triples               {:>10}", c.triples);
     println!("sources");
     for s in &kb.manifest.sources {
-        println!("  {:<9} {:>12} bytes  {}  {}", s.kind, s.bytes, &s.sha256[..12], s.path);
+        println!(
+            "  {:<9} {:>12} bytes  {}  {}",
+            s.kind,
+            s.bytes,
+            &s.sha256[..12],
+            s.path
+        );
     }
     if !kb.manifest.skipped.is_empty() {
         println!("skipped on purpose");
@@ -129,7 +142,9 @@ fn view(kb: &Kb, idx: EntityIdx, limit: usize) -> EntityView {
     let mut outgoing = Vec::new();
     let mut incoming = Vec::new();
     for nb in kb.graph().neighbours(idx) {
-        let EdgeKind::Relation(r) = nb.kind else { continue };
+        let EdgeKind::Relation(r) = nb.kind else {
+            continue;
+        };
         let rel = kb.relation(r);
         let edge = Edge {
             relation: rel.id.clone(),
@@ -177,7 +192,13 @@ fn show(dir: &std::path::Path, entity: &str, limit: usize, json: bool) -> Result
         Some(l) => format!("{l} ({})", n.id),
         None => n.id.clone(),
     };
-    println!("{}", name(&Named { id: v.id.clone(), label: v.label.clone() }));
+    println!(
+        "{}",
+        name(&Named {
+            id: v.id.clone(),
+            label: v.label.clone()
+        })
+    );
     if let Some(d) = &v.description {
         println!("  {d}");
     }
@@ -196,7 +217,11 @@ fn show(dir: &std::path::Path, entity: &str, limit: usize, json: bool) -> Result
         let t: Vec<_> = v.parents.iter().map(name).collect();
         println!("  subclass of: {}", t.join(", "));
     }
-    let rel = |e: &Edge| e.relation_label.clone().unwrap_or_else(|| e.relation.clone());
+    let rel = |e: &Edge| {
+        e.relation_label
+            .clone()
+            .unwrap_or_else(|| e.relation.clone())
+    };
     println!("  relations ({} outgoing):", v.outgoing_total);
     for e in &v.outgoing {
         println!("    {} → {}", rel(e), name(&e.entity));

@@ -65,7 +65,8 @@ impl ErrorBudget {
                 record,
             };
             serde_json::to_writer(&mut *out, &reject).expect("reject serializes");
-            out.write_all(b"\n").map_err(|e| KbError::io(path.as_path(), e))?;
+            out.write_all(b"\n")
+                .map_err(|e| KbError::io(path.as_path(), e))?;
         }
         Ok(())
     }

@@ -136,9 +136,12 @@ mod tests {
     fn wrong_type_names_the_field() {
         let err = parse_profile(r#"{"entity_id":"Q1","title":7}"#).unwrap_err();
         assert!(err.contains("title"), "{err}");
-        let err = parse_profile(r#"{"entity_id":"Q1","relations":[{"relation":"P1"}]}"#)
-            .unwrap_err();
-        assert!(err.contains("relations[0]") && err.contains("object"), "{err}");
+        let err =
+            parse_profile(r#"{"entity_id":"Q1","relations":[{"relation":"P1"}]}"#).unwrap_err();
+        assert!(
+            err.contains("relations[0]") && err.contains("object"),
+            "{err}"
+        );
     }
 
     #[test]

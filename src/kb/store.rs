@@ -16,8 +16,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, Float32Array, ListArray, ListBuilder, RecordBatch, RecordBatchReader,
-    StringArray,
-    StringBuilder, UInt32Array,
+    StringArray, StringBuilder, UInt32Array,
 };
 use arrow::datatypes::{Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -38,7 +37,10 @@ pub fn save(kb: &Kb, dir: &Path) -> Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|e| KbError::io(parent, e))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{name}.partial-"))
         .tempdir_in(parent)
@@ -73,7 +75,14 @@ fn write_tables(kb: &Kb, dir: &Path) -> Result<()> {
     write_table(
         &dir.join("entities.parquet"),
         vec![
-            ("id", Arc::new(e.iter().map(|x| Some(x.id.as_str())).collect::<StringArray>())),
+            (
+                "id",
+                Arc::new(
+                    e.iter()
+                        .map(|x| Some(x.id.as_str()))
+                        .collect::<StringArray>(),
+                ),
+            ),
             ("label", opt(|x| x.label.as_deref())),
             ("description", opt(|x| x.description.as_deref())),
             ("wikipedia", opt(|x| x.wikipedia.as_deref())),
@@ -86,13 +95,31 @@ fn write_tables(kb: &Kb, dir: &Path) -> Result<()> {
         &dir.join("aliases.parquet"),
         vec![
             ("entity", u32s(a.iter().map(|x| x.entity))),
-            ("alias", Arc::new(a.iter().map(|x| Some(x.text.as_str())).collect::<StringArray>())),
-            ("score", Arc::new(a.iter().map(|x| x.score).collect::<Float32Array>())),
+            (
+                "alias",
+                Arc::new(
+                    a.iter()
+                        .map(|x| Some(x.text.as_str()))
+                        .collect::<StringArray>(),
+                ),
+            ),
+            (
+                "score",
+                Arc::new(a.iter().map(|x| x.score).collect::<Float32Array>()),
+            ),
         ],
     )?;
 
-    write_pairs(&dir.join("entity_types.parquet"), ("entity", "type"), &kb.entity_types)?;
-    write_pairs(&dir.join("type_parents.parquet"), ("type", "parent"), &kb.type_parents)?;
+    write_pairs(
+        &dir.join("entity_types.parquet"),
+        ("entity", "type"),
+        &kb.entity_types,
+    )?;
+    write_pairs(
+        &dir.join("type_parents.parquet"),
+        ("type", "parent"),
+        &kb.type_parents,
+    )?;
 
     let r = &kb.relations;
     let mut aliases = ListBuilder::new(StringBuilder::new());
@@ -108,7 +135,14 @@ fn write_tables(kb: &Kb, dir: &Path) -> Result<()> {
     write_table(
         &dir.join("relations.parquet"),
         vec![
-            ("id", Arc::new(r.iter().map(|x| Some(x.id.as_str())).collect::<StringArray>())),
+            (
+                "id",
+                Arc::new(
+                    r.iter()
+                        .map(|x| Some(x.id.as_str()))
+                        .collect::<StringArray>(),
+                ),
+            ),
             ("label", ropt(|x| x.label.as_deref())),
             ("description", ropt(|x| x.description.as_deref())),
             ("aliases", Arc::new(aliases.finish())),
@@ -157,7 +191,9 @@ fn write_table(path: &Path, columns: Vec<(&str, ArrayRef)>) -> Result<()> {
     let arrays = columns.into_iter().map(|(_, a)| a).collect();
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow_err)?;
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(9).expect("valid level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(9).expect("valid level"),
+        ))
         .build();
     let file = File::create(path).map_err(|e| KbError::io(path, e))?;
     let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq_err)?;
@@ -213,7 +249,10 @@ pub fn load(dir: &Path) -> Result<Kb> {
     let relations = (0..t.rows)
         .map(|i| {
             let values = lists.value(i);
-            let values = values.as_any().downcast_ref::<StringArray>().expect("string list");
+            let values = values
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("string list");
             Relation {
                 id: ids.value(i).to_string(),
                 label: labels.is_valid(i).then(|| labels.value(i).to_string()),
@@ -297,12 +336,11 @@ fn read_table(path: &Path) -> Result<Table> {
             source,
         })?);
     }
-    let batch = arrow::compute::concat_batches(&schema, &batches).map_err(|source| {
-        KbError::Arrow {
+    let batch =
+        arrow::compute::concat_batches(&schema, &batches).map_err(|source| KbError::Arrow {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
+        })?;
     Ok(Table {
         path: path.to_path_buf(),
         rows: batch.num_rows(),
@@ -344,7 +382,10 @@ mod tests {
         assert_eq!(back.manifest, kb.manifest);
         // Saving again over an existing store replaces it and leaves nothing beside it.
         save(&kb, &path).unwrap();
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
         assert_eq!(names.len(), 1);
     }
 }

@@ -49,10 +49,16 @@ fn field<'a>(cells: &[&'a str], at: usize, name: &str) -> std::result::Result<&'
 pub fn read_triples(src: &TriplesSource, state: &mut IngestState) -> Result<u64> {
     let mut lines = Lines::new(&src.path, open_with_progress(&src.path, state)?);
     let map = match &src.id_map {
-        Some(name) => Some(state.id_maps.get(name).cloned().ok_or_else(|| KbError::Config {
-            path: src.path.clone(),
-            message: format!("id map {name:?} is declared by no earlier json_map source"),
-        })?),
+        Some(name) => Some(
+            state
+                .id_maps
+                .get(name)
+                .cloned()
+                .ok_or_else(|| KbError::Config {
+                    path: src.path.clone(),
+                    message: format!("id map {name:?} is declared by no earlier json_map source"),
+                })?,
+        ),
         None => None,
     };
     let cols = src.columns;
@@ -76,7 +82,9 @@ pub fn read_triples(src: &TriplesSource, state: &mut IngestState) -> Result<u64>
             let r = field(&cells, cols.relation, "relation")?;
             let t = field(&cells, cols.tail, "tail")?;
             if src.known_relations_only && !state.builder.has_relation(r) {
-                return Err(format!("unknown relation {r:?}: no earlier source declares it"));
+                return Err(format!(
+                    "unknown relation {r:?}: no earlier source declares it"
+                ));
             }
             Ok((h, r, t))
         })();
@@ -90,7 +98,9 @@ pub fn read_triples(src: &TriplesSource, state: &mut IngestState) -> Result<u64>
             },
             Err(message) => {
                 let line = line.to_string();
-                state.budget.absorb(KbError::bad(&src.path, n, message), &line)?;
+                state
+                    .budget
+                    .absorb(KbError::bad(&src.path, n, message), &line)?;
             }
         }
     }
@@ -124,7 +134,9 @@ pub fn read_table(src: &TableSource, state: &mut IngestState) -> Result<u64> {
             let value = field(&cells, cols.value, "value")?;
             if single_valued {
                 if let Some(first) = seen.insert(id.to_string(), n) {
-                    return Err(format!("duplicate id {id:?}: it already had a value at line {first}"));
+                    return Err(format!(
+                        "duplicate id {id:?}: it already had a value at line {first}"
+                    ));
                 }
             }
             Ok((id, value))
@@ -133,7 +145,9 @@ pub fn read_table(src: &TableSource, state: &mut IngestState) -> Result<u64> {
             Ok(v) => v,
             Err(message) => {
                 let line = line.to_string();
-                state.budget.absorb(KbError::bad(&src.path, n, message), &line)?;
+                state
+                    .budget
+                    .absorb(KbError::bad(&src.path, n, message), &line)?;
                 continue;
             }
         };
@@ -159,15 +173,20 @@ pub fn read_table(src: &TableSource, state: &mut IngestState) -> Result<u64> {
 /// Reads a JSON object keyed by id. Loaded whole: such maps are small beside dumps.
 pub fn read_json_map(src: &JsonMapSource, state: &mut IngestState) -> Result<u64> {
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut open_with_progress(&src.path, state)?, &mut text)
-        .map_err(|e| match e.kind() {
+    std::io::Read::read_to_string(&mut open_with_progress(&src.path, state)?, &mut text).map_err(
+        |e| match e.kind() {
             std::io::ErrorKind::InvalidData => KbError::bad(&src.path, 1, "invalid UTF-8"),
             _ => KbError::io(&src.path, e),
-        })?;
+        },
+    )?;
     let root: Value = serde_json::from_str(&text)
         .map_err(|e| KbError::bad(&src.path, e.line() as u64, format!("invalid JSON: {e}")))?;
     let Value::Object(entries) = root else {
-        return Err(KbError::bad(&src.path, 1, "expected a JSON object keyed by id"));
+        return Err(KbError::bad(
+            &src.path,
+            1,
+            "expected a JSON object keyed by id",
+        ));
     };
     if src.list.is_none() && src.fields.is_empty() {
         return Err(KbError::Config {
@@ -181,9 +200,10 @@ pub fn read_json_map(src: &JsonMapSource, state: &mut IngestState) -> Result<u64
             // JSON maps have no useful line numbers once parsed: name the entry instead.
             let at = line_of_key(&text, key);
             let record = value.to_string();
-            state
-                .budget
-                .absorb(KbError::bad(&src.path, at, format!("entry {key:?}: {message}")), &record)?;
+            state.budget.absorb(
+                KbError::bad(&src.path, at, format!("entry {key:?}: {message}")),
+                &record,
+            )?;
         }
     }
     if let Some(name) = &src.id_map {
@@ -201,7 +221,10 @@ fn apply_json_entry(
 ) -> std::result::Result<(), String> {
     if let Some(kind) = src.list {
         let Value::Array(items) = value else {
-            return Err(format!("expected a list of ids, found {}", json_kind(value)));
+            return Err(format!(
+                "expected a list of ids, found {}",
+                json_kind(value)
+            ));
         };
         for item in items {
             let Value::String(v) = item else {
@@ -221,7 +244,9 @@ fn apply_json_entry(
                 state.skip("json_map entry without an id", 1);
                 return Ok(());
             }
-            Some(other) => return Err(format!("field {f:?} is {}, not a string", json_kind(other))),
+            Some(other) => {
+                return Err(format!("field {f:?} is {}, not a string", json_kind(other)))
+            }
         },
         None => key.to_string(),
     };
@@ -244,7 +269,10 @@ fn apply_json_entry(
                 }
             }
             Some(other) => {
-                return Err(format!("field {name:?} is {}, not a string", json_kind(other)))
+                return Err(format!(
+                    "field {name:?} is {}, not a string",
+                    json_kind(other)
+                ))
             }
         }
     }

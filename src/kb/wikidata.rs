@@ -114,7 +114,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OneKey<'_, T> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a map keyed by language or site (or [] when empty)")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut found = None;
         while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if k == self.key {
@@ -125,7 +128,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OneKey<'_, T> {
         }
         Ok(found)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(None)
     }
@@ -134,19 +140,30 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OneKey<'_, T> {
     }
 }
 
-fn one_key<'de, T: Deserialize<'de>>(raw: Option<&'de RawValue>, key: &str) -> serde_json::Result<Option<T>> {
+fn one_key<'de, T: Deserialize<'de>>(
+    raw: Option<&'de RawValue>,
+    key: &str,
+) -> serde_json::Result<Option<T>> {
     match raw {
         None => Ok(None),
         Some(raw) => {
             let mut de = serde_json::Deserializer::from_str(raw.get());
-            OneKey { key, _t: PhantomData }.deserialize(&mut de)
+            OneKey {
+                key,
+                _t: PhantomData,
+            }
+            .deserialize(&mut de)
         }
     }
 }
 
 /// Claims as a property → statements map, accepting `[]` for none.
-fn claims_of<'de>(raw: Option<&'de RawValue>) -> serde_json::Result<Vec<(String, Vec<Claim<'de>>)>> {
-    let Some(raw) = raw else { return Ok(Vec::new()) };
+fn claims_of<'de>(
+    raw: Option<&'de RawValue>,
+) -> serde_json::Result<Vec<(String, Vec<Claim<'de>>)>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
     let text = raw.get().trim_start();
     if text.starts_with('[') {
         let _: Vec<IgnoredAny> = serde_json::from_str(text)?;
@@ -159,7 +176,10 @@ fn claims_of<'de>(raw: Option<&'de RawValue>) -> serde_json::Result<Vec<(String,
 /// Parses one dump line (already stripped of its trailing comma).
 pub fn parse_entity(line: &str, language: &str) -> std::result::Result<ParsedEntity, String> {
     let raw: RawEntity = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    let id = raw.id.filter(|s| !s.is_empty()).ok_or("field \"id\" is missing or empty")?;
+    let id = raw
+        .id
+        .filter(|s| !s.is_empty())
+        .ok_or("field \"id\" is missing or empty")?;
     let ctx = |field: &str, e: serde_json::Error| format!("entity {id}: field {field:?}: {e}");
     let mut parsed = ParsedEntity {
         kind: raw.kind.unwrap_or_else(|| "item".to_string()),
@@ -186,15 +206,13 @@ pub fn parse_entity(line: &str, language: &str) -> std::result::Result<ParsedEnt
             let reason = match (snak.snaktype.as_str(), snak.datavalue) {
                 ("somevalue", _) => "claim with value \"somevalue\"",
                 ("novalue", _) => "claim with value \"novalue\"",
-                ("value", Some(dv)) if dv.kind == "wikibase-entityid" => {
-                    match item_id(dv.value) {
-                        Some(target) => {
-                            parsed.claims.push((property.clone(), target));
-                            continue;
-                        }
-                        None => "claim pointing to a non-item entity",
+                ("value", Some(dv)) if dv.kind == "wikibase-entityid" => match item_id(dv.value) {
+                    Some(target) => {
+                        parsed.claims.push((property.clone(), target));
+                        continue;
                     }
-                }
+                    None => "claim pointing to a non-item entity",
+                },
                 ("value", Some(_)) => "literal-valued claim (not a relation)",
                 _ => "claim without a value",
             };
@@ -248,19 +266,27 @@ pub fn read(src: &WikidataSource, state: &mut IngestState) -> Result<u64> {
                 Ok(entity) => {
                     if !seen.insert(entity.id.clone()) {
                         let msg = format!("duplicate entity id {:?} in this dump", entity.id);
-                        state.budget.absorb(KbError::bad(&src.path, *n, msg), line)?;
+                        state
+                            .budget
+                            .absorb(KbError::bad(&src.path, *n, msg), line)?;
                         continue;
                     }
                     apply(entity, state);
                 }
                 Err(message) => {
-                    state.budget.absorb(KbError::bad(&src.path, *n, message), line)?;
+                    state
+                        .budget
+                        .absorb(KbError::bad(&src.path, *n, message), line)?;
                 }
             }
         }
     }
     if records == 0 {
-        return Err(KbError::bad(&src.path, lines.lines_read(), "no entity record in the dump"));
+        return Err(KbError::bad(
+            &src.path,
+            lines.lines_read(),
+            "no entity record in the dump",
+        ));
     }
     Ok(records)
 }
