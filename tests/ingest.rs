@@ -6,7 +6,9 @@ use std::process::{Command, Output};
 use tailor::kb;
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel)
 }
 
 fn tailor(args: &[&str]) -> Output {
@@ -37,9 +39,15 @@ fn ingests_the_real_wikidata_sample() {
     let belgium = kb.entity_idx("Q31").expect("Belgium is in the sample");
     assert_eq!(kb.entity(belgium).label.as_deref(), Some("Belgium"));
     assert_eq!(kb.entity(belgium).wikipedia.as_deref(), Some("Belgium"));
-    let types: Vec<&str> = kb.types_of(belgium).map(|t| kb.entity(t).id.as_str()).collect();
+    let types: Vec<&str> = kb
+        .types_of(belgium)
+        .map(|t| kb.entity(t).id.as_str())
+        .collect();
     for t in ["Q3624078", "Q43702", "Q6256"] {
-        assert!(types.contains(&t), "Belgium should be an instance of {t}: {types:?}");
+        assert!(
+            types.contains(&t),
+            "Belgium should be an instance of {t}: {types:?}"
+        );
     }
     let germany = kb.entity_idx("Q183").unwrap();
     assert_eq!(kb.aliases_of(germany).len(), 6);
@@ -75,7 +83,10 @@ fn ingests_compressed_dumps_alike() {
 
     let mut counts = Vec::new();
     for input in [&gz, &bz] {
-        let out = dir.path().join(format!("kb-{}", input.extension().unwrap().to_str().unwrap()));
+        let out = dir.path().join(format!(
+            "kb-{}",
+            input.extension().unwrap().to_str().unwrap()
+        ));
         let run = tailor(&["ingest", "--wikidata", s(input), "--out", s(&out)]);
         assert!(run.status.success(), "{}", stderr(&run));
         counts.push(kb::load(&out).unwrap().manifest.counts);
@@ -152,12 +163,19 @@ id_map = "freebase"
     // and the quoted, comma-joined alias cell was split.
     let boston = kb.entity_idx("Q100").unwrap();
     assert_eq!(kb.entity(boston).label.as_deref(), Some("Boston"));
-    let aliases: Vec<&str> = kb.aliases_of(boston).iter().map(|a| a.text.as_str()).collect();
+    let aliases: Vec<&str> = kb
+        .aliases_of(boston)
+        .iter()
+        .map(|a| a.text.as_str())
+        .collect();
     assert!(aliases.contains(&"Beantown"), "{aliases:?}");
     // CoDEx triples are stored, and Freebase ids were translated to QIDs.
     assert!(kb.triples.len() > 5000);
     assert!(kb.entities.iter().all(|e| !e.id.starts_with("/m/")));
-    let skipped = kb.manifest.skipped.get("triple with an end missing from the id map");
+    let skipped = kb
+        .manifest
+        .skipped
+        .get("triple with an end missing from the id map");
     assert!(skipped.copied().unwrap_or(0) > 0);
     // Degree counts triples on both ends.
     let total: u64 = kb.entities.iter().map(|e| e.degree as u64).sum();
@@ -189,7 +207,10 @@ fn assert_fails_naming(out: &Output, store: &Path, needles: &[&str]) {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains("partial"))
         .collect();
-    assert!(leftovers.is_empty(), "half-written store left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "half-written store left behind: {leftovers:?}"
+    );
 }
 
 const GOOD: &str = r#"{"entity_id":"Q1","title":"One","aliases":["uno",["eins",0.5]]}"#;
@@ -258,13 +279,22 @@ known_relations_only = true
     )
     .unwrap();
     let out = tailor(&["ingest", "--config", s(&config)]);
-    assert_fails_naming(&out, &dir.path().join("kb"), &["t.tsv:2", "unknown relation \"P9999\""]);
+    assert_fails_naming(
+        &out,
+        &dir.path().join("kb"),
+        &["t.tsv:2", "unknown relation \"P9999\""],
+    );
 }
 
 #[test]
 fn max_errors_skips_counts_and_records_rejects() {
     let body = format!("{GOOD}\nnot json\n{{\"entity_id\":\"Q2\",\"title\":\"Two\"}}\n");
-    let (out, store) = ingest_bad("--profiles", "p.jsonl", body.as_bytes(), &["--max-errors", "1"]);
+    let (out, store) = ingest_bad(
+        "--profiles",
+        "p.jsonl",
+        body.as_bytes(),
+        &["--max-errors", "1"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let kb = kb::load(&store).unwrap();
     assert_eq!(kb.manifest.rejected, 1);
@@ -278,9 +308,21 @@ fn max_errors_skips_counts_and_records_rejects() {
     let body = format!("{GOOD}\nbad\nworse\n");
     let input = store.with_file_name("p2.jsonl");
     std::fs::write(&input, body).unwrap();
-    let out = tailor(&["ingest", "--profiles", s(&input), "--out", s(&store), "--max-errors", "1"]);
+    let out = tailor(&[
+        "ingest",
+        "--profiles",
+        s(&input),
+        "--out",
+        s(&store),
+        "--max-errors",
+        "1",
+    ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("too many bad records"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("too many bad records"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(kb::load(&store).unwrap().manifest.rejected, 1);
 }
 
@@ -291,8 +333,16 @@ fn kb_show_prints_paris_from_the_default_kb() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["label"], "Paris");
-    assert!(v["aliases"].as_array().unwrap().iter().any(|a| a == "City of Light"));
-    assert!(v["types"].as_array().unwrap().iter().any(|t| t["id"] == "Q515"));
+    assert!(v["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "City of Light"));
+    assert!(v["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == "Q515"));
     assert!(v["outgoing_total"].as_u64().unwrap() > 10);
 
     let out = tailor(&["kb", "stats", s(&default), "--json"]);

@@ -169,7 +169,7 @@ fn claims_of<'de>(
         let _: Vec<IgnoredAny> = serde_json::from_str(text)?;
         return Ok(Vec::new());
     }
-    let map: BTreeMap<String, Vec<Claim<'de>>> = serde_json::from_str(raw.get())?;
+    let map: BTreeMap<String, Vec<&'de RawValue>> = serde_json::from_str(raw.get())?;
     Ok(map.into_iter().collect())
 }
 
@@ -201,7 +201,11 @@ pub fn parse_entity(line: &str, language: &str) -> std::result::Result<ParsedEnt
         ..ParsedEntity::default()
     };
     for (property, statements) in claims_of(raw.claims).map_err(|e| ctx("claims", e))? {
-        for claim in statements {
+        for statement in statements {
+            let Ok(claim) = serde_json::from_str::<Claim>(statement.get()) else {
+                *parsed.skipped.entry("malformed claim").or_default() += 1;
+                continue;
+            };
             let snak = claim.mainsnak;
             let reason = match (snak.snaktype.as_str(), snak.datavalue) {
                 ("somevalue", _) => "claim with value \"somevalue\"",
@@ -345,13 +349,15 @@ mod tests {
 
     #[test]
     fn keeps_english_and_item_claims() {
-        let line = r#"{"type":"item","id":"Q90","labels":{"fr":{"language":"fr","value":"Paris"},"en":{"language":"en","value":"Paris"}},"descriptions":[],"aliases":{"en":[{"language":"en","value":"City of Light"}]},"sitelinks":{"enwiki":{"site":"enwiki","title":"Paris"}},"claims":{"P31":[{"mainsnak":{"snaktype":"value","property":"P31","datavalue":{"value":{"entity-type":"item","numeric-id":515,"id":"Q515"},"type":"wikibase-entityid"}}}],"P17":[{"mainsnak":{"snaktype":"somevalue","property":"P17"}}],"P1082":[{"mainsnak":{"snaktype":"value","datavalue":{"value":{"amount":"+2"},"type":"quantity"}}}],"P6":[{"mainsnak":{"snaktype":"value","datavalue":{"value":{"entity-type":"item","numeric-id":601}},"type":"wikibase-entityid"}}]}}"#;
+        let line = r#"{"type":"item","id":"Q90","labels":{"fr":{"language":"fr","value":"Paris"},"en":{"language":"en","value":"Paris"}},"descriptions":[],"aliases":{"en":[{"language":"en","value":"City of Light"}]},"sitelinks":{"enwiki":{"site":"enwiki","title":"Paris"}},"claims":{"P31":[{"mainsnak":{"snaktype":"value","property":"P31","datavalue":{"value":{"entity-type":"item","numeric-id":515,"id":"Q515"},"type":"wikibase-entityid"}}}],"P17":[{"mainsnak":{"snaktype":"somevalue","property":"P17"}}],"P1082":[{"mainsnak":{"snaktype":"value","datavalue":{"value":{"amount":"+2"},"type":"quantity"}}}],"P6":[{"mainsnak":{"snaktype":"value","datavalue":{"value":{"entity-type":"item","numeric-id":601},"type":"wikibase-entityid"}}},{"mainsnak":{"snaktype":"value","datavalue":{"value":{"id":"Q7"}}}}]}}"#;
         let e = parse_entity(line, "en").unwrap();
         assert_eq!(e.label.as_deref(), Some("Paris"));
         assert_eq!(e.description, None);
         assert_eq!(e.aliases, vec!["City of Light"]);
         assert_eq!(e.wikipedia.as_deref(), Some("Paris"));
-        assert_eq!(e.claims, vec![("P31".into(), "Q515".into())]);
+        let claims = [("P31", "Q515"), ("P6", "Q601")].map(|(p, q)| (p.to_string(), q.to_string()));
+        assert_eq!(e.claims, claims);
+        assert_eq!(e.skipped["malformed claim"], 1);
         assert_eq!(e.skipped["claim with value \"somevalue\""], 1);
         assert_eq!(e.skipped["literal-valued claim (not a relation)"], 1);
     }
