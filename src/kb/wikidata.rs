@@ -160,7 +160,7 @@ fn one_key<'de, T: Deserialize<'de>>(
 /// Claims as a property → statements map, accepting `[]` for none.
 fn claims_of<'de>(
     raw: Option<&'de RawValue>,
-) -> serde_json::Result<Vec<(String, Vec<Claim<'de>>)>> {
+) -> serde_json::Result<Vec<(String, Vec<&'de RawValue>)>> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
