@@ -5,3 +5,4 @@
 
 pub mod kb;
 pub mod pipeline;
+pub mod retrieve;

@@ -1,0 +1,176 @@
+//! The alias table: normalized alias → candidate entities with a prior p(entity | alias).
+//!
+//! Labels, aliases and Wikipedia titles all feed it. Where a source scored an alias that score
+//! is the weight; otherwise the weight is the entity's KB degree plus one, scaled by how strong
+//! the alias kind is (a label says more than an alternative name). Weights are normalized per
+//! alias into the prior, and only the top K candidates per alias are kept. Counts from training
+//! data can later replace the degree through [`AliasTable::reweight`].
+
+use std::collections::HashMap;
+
+use crate::kb::{EntityIdx, Kb};
+
+use super::normalize::normalize;
+
+/// Candidates kept per alias unless told otherwise.
+pub const DEFAULT_TOP_K: usize = 30;
+/// Longest alias, in words, that mention detection tries.
+pub const MAX_ALIAS_TOKENS: usize = 6;
+
+const LABEL_WEIGHT: f32 = 1.0;
+const TITLE_WEIGHT: f32 = 0.8;
+const ALIAS_WEIGHT: f32 = 0.5;
+
+/// One candidate entity of an alias.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AliasCandidate {
+    pub entity: EntityIdx,
+    /// p(entity | alias), summing to at most 1 over the kept candidates of the alias.
+    pub prior: f32,
+}
+
+#[derive(Debug, Default)]
+pub struct AliasTable {
+    entries: HashMap<String, Vec<AliasCandidate>>,
+    top_k: usize,
+}
+
+/// The Wikipedia article title in a URL or title string, without its disambiguator:
+/// `https://en.wikipedia.org/wiki/Paris_(band)` → ("Paris (band)", "Paris").
+fn wikipedia_titles(value: &str) -> (String, Option<String>) {
+    let raw = value.rsplit('/').next().unwrap_or(value);
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .replace('_', " ");
+    let bare = decoded
+        .rfind(" (")
+        .filter(|_| decoded.ends_with(')'))
+        .map(|at| decoded[..at].to_string());
+    (decoded, bare)
+}
+
+impl AliasTable {
+    /// Builds the table from every label, alias and Wikipedia title of the KB.
+    pub fn build(kb: &Kb, top_k: usize) -> Self {
+        let mut weights: HashMap<String, HashMap<EntityIdx, f32>> = HashMap::new();
+        let mut add = |text: &str, entity: EntityIdx, weight: f32| {
+            let key = normalize(text);
+            if key.is_empty() || key.split(' ').count() > MAX_ALIAS_TOKENS {
+                return;
+            }
+            let slot = weights.entry(key).or_default().entry(entity).or_insert(0.0);
+            // The strongest evidence for an (alias, entity) pair counts, not the sum.
+            *slot = slot.max(weight);
+        };
+        for (i, e) in kb.entities.iter().enumerate() {
+            let pop = e.degree as f32 + 1.0;
+            if let Some(label) = &e.label {
+                add(label, i as EntityIdx, LABEL_WEIGHT * pop);
+            }
+            if let Some(wiki) = &e.wikipedia {
+                let (title, bare) = wikipedia_titles(wiki);
+                add(&title, i as EntityIdx, TITLE_WEIGHT * pop);
+                if let Some(bare) = bare {
+                    add(&bare, i as EntityIdx, TITLE_WEIGHT * pop);
+                }
+            }
+        }
+        for a in &kb.aliases {
+            let pop = kb.entity(a.entity).degree as f32 + 1.0;
+            add(&a.text, a.entity, a.score.unwrap_or(ALIAS_WEIGHT * pop));
+        }
+        let entries = weights
+            .into_iter()
+            .map(|(key, per_entity)| (key, to_priors(per_entity.into_iter().collect(), top_k)))
+            .collect();
+        AliasTable { entries, top_k }
+    }
+
+    /// Candidates of an already normalized alias, best first.
+    pub fn get_normalized(&self, key: &str) -> Option<&[AliasCandidate]> {
+        self.entries.get(key).map(Vec::as_slice)
+    }
+
+    /// Candidates of a raw alias text, best first.
+    pub fn get(&self, text: &str) -> Option<&[AliasCandidate]> {
+        self.get_normalized(&normalize(text))
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Number of distinct normalized aliases.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All (normalized alias, candidates) pairs, for building the fuzzy index.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[AliasCandidate])> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// Replaces the weights of the aliases in `counts` (for example mention counts from
+    /// training data), keeping the KB-derived prior for all other aliases.
+    pub fn reweight(&mut self, counts: &HashMap<String, HashMap<EntityIdx, f32>>) {
+        for (key, per_entity) in counts {
+            let pairs = per_entity.iter().map(|(&e, &w)| (e, w)).collect();
+            self.entries
+                .insert(key.clone(), to_priors(pairs, self.top_k));
+        }
+    }
+}
+
+/// Normalizes weights into priors and keeps the `top_k` best; ties broken by entity index so
+/// the order is deterministic.
+fn to_priors(mut pairs: Vec<(EntityIdx, f32)>, top_k: usize) -> Vec<AliasCandidate> {
+    let total: f32 = pairs.iter().map(|p| p.1).sum();
+    pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    pairs.truncate(top_k);
+    pairs
+        .into_iter()
+        .map(|(entity, w)| AliasCandidate {
+            entity,
+            prior: if total > 0.0 { w / total } else { 0.0 },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kb::{KbBuilder, Manifest};
+
+    #[test]
+    fn priors_follow_degree_and_alias_kind() {
+        let mut b = KbBuilder::new();
+        b.label("Q90", "Paris");
+        b.label("Q47899", "Paris Hilton");
+        b.alias("Q47899", "Paris", None);
+        b.wikipedia("Q1", "https://en.wikipedia.org/wiki/Paris_(band)");
+        for i in 0..9 {
+            b.triple("Q90", "P1", &format!("Q{}", 1000 + i));
+        }
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, DEFAULT_TOP_K);
+        let paris = table.get("PARIS").unwrap();
+        assert_eq!(paris.len(), 3);
+        assert_eq!(kb.entity(paris[0].entity).id, "Q90");
+        // Q90: 1.0 × 10; Q1 (bare title): 0.8 × 1; Q47899 (alias): 0.5 × 1.
+        assert!((paris[0].prior - 10.0 / 11.3).abs() < 1e-5);
+        assert!(table.get("Paris (band)").is_some());
+        let sum: f32 = paris.iter().map(|c| c.prior).sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn decodes_wikipedia_urls() {
+        let (t, bare) = wikipedia_titles("https://en.wikipedia.org/wiki/Caf%C3%A9_(film)");
+        assert_eq!(t, "Café (film)");
+        assert_eq!(bare.as_deref(), Some("Café"));
+    }
+}

@@ -1,0 +1,229 @@
+//! Fuzzy alias retrieval with tantivy: candidates for partial ("Merkel"), misspelt
+//! ("Angela Merkl") and reordered ("Merkel Angela") mentions.
+//!
+//! Each normalized alias is one document, indexed twice: as words (for partial and reordered
+//! matches, each word also searched within an edit distance that grows with its length) and as
+//! one whole term (for a misspelt alias). The index is a cache: it is built from the alias table
+//! on first use and kept beside the KB store, keyed by the store's manifest, so a changed KB
+//! never meets a stale index.
+
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Schema, Value, STORED, STRING, TEXT};
+use tantivy::{doc, Index, IndexReader, TantivyDocument, Term};
+
+use super::alias_table::AliasTable;
+
+/// Hits read from the index per query before re-ranking.
+const HITS: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzyError {
+    #[error("fuzzy index {path}: {source}")]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: tantivy::TantivyError,
+    },
+    #[error("fuzzy index {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A normalized alias found by a fuzzy query, with tantivy's relevance score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FuzzyHit {
+    pub key: String,
+    pub score: f32,
+}
+
+pub struct FuzzyIndex {
+    reader: IndexReader,
+    key: Field,
+    words: Field,
+}
+
+fn schema() -> (Schema, Field, Field) {
+    let mut builder = Schema::builder();
+    let key = builder.add_text_field("key", STRING | STORED);
+    let words = builder.add_text_field("words", TEXT);
+    (builder.build(), key, words)
+}
+
+impl FuzzyIndex {
+    /// Opens the cached index in `cache_dir`, or builds it there (written aside, then renamed).
+    /// Without a writable cache directory the index is built in memory.
+    pub fn open_or_build(table: &AliasTable, cache_dir: Option<&Path>) -> Result<Self, FuzzyError> {
+        let Some(dir) = cache_dir else {
+            return Self::build(table, None);
+        };
+        if dir.join("meta.json").exists() {
+            let index = Index::open_in_dir(dir).map_err(|source| FuzzyError::Index {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            return Self::from_index(index, dir);
+        }
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let staging = match tempfile::Builder::new()
+            .prefix(".fuzzy-partial-")
+            .tempdir_in(parent)
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot cache the fuzzy index in {}: {e}", parent.display());
+                return Self::build(table, None);
+            }
+        };
+        Self::build(table, Some(staging.path()))?;
+        let ready = staging.keep();
+        if let Err(e) = std::fs::rename(&ready, dir) {
+            // Another process may have won the race; its index is as good as ours.
+            let _ = std::fs::remove_dir_all(&ready);
+            if !dir.join("meta.json").exists() {
+                return Err(FuzzyError::Io {
+                    path: dir.to_path_buf(),
+                    source: e,
+                });
+            }
+        }
+        let index = Index::open_in_dir(dir).map_err(|source| FuzzyError::Index {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Self::from_index(index, dir)
+    }
+
+    /// Indexes every alias of the table, on disk in `dir` or in memory.
+    pub fn build(table: &AliasTable, dir: Option<&Path>) -> Result<Self, FuzzyError> {
+        let started = std::time::Instant::now();
+        let path = dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("<memory>"));
+        let err = |source| FuzzyError::Index {
+            path: path.clone(),
+            source,
+        };
+        let (schema, key, words) = schema();
+        let index = match dir {
+            Some(d) => Index::create_in_dir(d, schema).map_err(err)?,
+            None => Index::create_in_ram(schema),
+        };
+        let mut writer: tantivy::IndexWriter = index.writer(64 << 20).map_err(err)?;
+        let mut keys: Vec<&str> = table.iter().map(|(k, _)| k).collect();
+        keys.sort_unstable();
+        for k in keys {
+            writer
+                .add_document(doc!(key => k, words => k))
+                .map_err(err)?;
+        }
+        writer.commit().map_err(err)?;
+        tracing::info!(
+            aliases = table.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "built fuzzy alias index"
+        );
+        Self::from_index(index, &path)
+    }
+
+    fn from_index(index: Index, path: &Path) -> Result<Self, FuzzyError> {
+        let (_, key, words) = schema();
+        let reader = index.reader().map_err(|source| FuzzyError::Index {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(FuzzyIndex { reader, key, words })
+    }
+
+    /// Aliases close to the normalized mention, best first.
+    pub fn search(&self, mention_key: &str, limit: usize) -> Vec<FuzzyHit> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for word in mention_key.split(' ').filter(|w| w.chars().count() >= 2) {
+            let term = Term::from_field_text(self.words, word);
+            let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(exact), 2.0)),
+            ));
+            let distance = edit_distance_for(word);
+            if distance > 0 {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(FuzzyTermQuery::new(term, distance, true)),
+                ));
+            }
+        }
+        if mention_key.chars().count() >= 5 {
+            let whole = Term::from_field_text(self.key, mention_key);
+            clauses.push((Occur::Should, Box::new(FuzzyTermQuery::new(whole, 1, true))));
+        }
+        if clauses.is_empty() {
+            return Vec::new();
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let Ok(top) = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())
+        else {
+            return Vec::new();
+        };
+        top.into_iter()
+            .filter_map(|(score, addr)| {
+                let doc: TantivyDocument = searcher.doc(addr).ok()?;
+                let key = doc.get_first(self.key)?.as_str()?.to_string();
+                Some(FuzzyHit { key, score })
+            })
+            .collect()
+    }
+
+    /// The default number of hits to re-rank.
+    pub fn default_hits() -> usize {
+        HITS
+    }
+}
+
+/// Edits allowed for one word: none for short words, where one edit changes the word.
+fn edit_distance_for(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kb::{KbBuilder, Manifest};
+    use crate::retrieve::alias_table::DEFAULT_TOP_K;
+
+    #[test]
+    fn finds_partial_misspelt_and_reordered_aliases() {
+        let mut b = KbBuilder::new();
+        b.label("Q567", "Angela Merkel");
+        b.label("Q1", "Steve Jobs");
+        b.label("Q2", "Steve Martin");
+        b.label("Q3", "Paris");
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, DEFAULT_TOP_K);
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("fuzzy");
+        let index = FuzzyIndex::open_or_build(&table, Some(&cache)).unwrap();
+        let keys =
+            |q: &str| -> Vec<String> { index.search(q, 10).into_iter().map(|h| h.key).collect() };
+        assert_eq!(keys("merkel")[0], "angela merkel");
+        assert_eq!(keys("angela merkl")[0], "angela merkel");
+        assert_eq!(keys("merkel angela")[0], "angela merkel");
+        let steves = keys("steve");
+        assert!(steves.contains(&"steve jobs".to_string()));
+        assert!(steves.contains(&"steve martin".to_string()));
+        assert!(keys("zzzz").is_empty());
+        // Reopening reads the cached index.
+        let again = FuzzyIndex::open_or_build(&table, Some(&cache)).unwrap();
+        assert_eq!(again.search("merkel", 1)[0].key, "angela merkel");
+    }
+}

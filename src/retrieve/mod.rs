@@ -1,0 +1,109 @@
+//! Retrieval: from text to mentions, and from each mention to ranked candidate entities.
+//!
+//! In: a [`Kb`]. Out: a [`Retriever`] holding the alias table with its priors, the learned
+//! ordinary-word statistics that keep "The" or "May" from becoming mentions, and the fuzzy
+//! tantivy index; it detects mentions in raw text and proposes candidates for each.
+
+mod alias_table;
+mod candidates;
+mod common_words;
+mod fuzzy;
+mod mentions;
+mod normalize;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+
+pub use alias_table::{AliasCandidate, AliasTable, DEFAULT_TOP_K, MAX_ALIAS_TOKENS};
+pub use candidates::{alias_similarity, Candidate, CandidateSource};
+pub use common_words::CommonWords;
+pub use fuzzy::{FuzzyError, FuzzyHit, FuzzyIndex};
+pub use mentions::{DetectedMention, MentionDetector};
+pub use normalize::normalize;
+pub use tokens::{char_to_byte, tokenize, Token};
+
+use crate::kb::Kb;
+
+/// Retrieval settings.
+#[derive(Debug, Clone)]
+pub struct RetrieverOptions {
+    /// Candidates kept per alias and per mention (default 30).
+    pub top_k: usize,
+    /// Use the fuzzy index (default true). Off, only exact aliases are candidates.
+    pub fuzzy: bool,
+    /// Where to cache the fuzzy index; `None` builds it in memory.
+    pub fuzzy_cache: Option<PathBuf>,
+}
+
+impl Default for RetrieverOptions {
+    fn default() -> Self {
+        RetrieverOptions {
+            top_k: DEFAULT_TOP_K,
+            fuzzy: true,
+            fuzzy_cache: None,
+        }
+    }
+}
+
+impl RetrieverOptions {
+    /// Caches the fuzzy index inside the KB store, keyed by its manifest.
+    pub fn cache_in_store(mut self, kb: &Kb, kb_dir: &Path) -> Self {
+        let manifest = serde_json::to_vec(&kb.manifest).unwrap_or_default();
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&manifest);
+        let hash = hex::encode(&digest[..6]);
+        self.fuzzy_cache = Some(kb_dir.join(format!(".fuzzy-v1-{hash}")));
+        self
+    }
+}
+
+/// Everything retrieval needs, built once from the KB.
+pub struct Retriever {
+    pub table: AliasTable,
+    pub common: CommonWords,
+    pub fuzzy: Option<FuzzyIndex>,
+    pub top_k: usize,
+}
+
+impl Retriever {
+    pub fn build(kb: &Kb, options: &RetrieverOptions) -> Result<Self, FuzzyError> {
+        let started = std::time::Instant::now();
+        let table = AliasTable::build(kb, options.top_k);
+        let common =
+            CommonWords::learn(kb.entities.iter().filter_map(|e| e.description.as_deref()));
+        let fuzzy = if options.fuzzy {
+            Some(FuzzyIndex::open_or_build(
+                &table,
+                options.fuzzy_cache.as_deref(),
+            )?)
+        } else {
+            None
+        };
+        tracing::info!(
+            aliases = table.len(),
+            words = common.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "retriever ready"
+        );
+        Ok(Retriever {
+            table,
+            common,
+            fuzzy,
+            top_k: options.top_k,
+        })
+    }
+
+    /// Mentions of KB aliases in raw text, by the leftmost-longest rule.
+    pub fn detect(&self, text: &str) -> Vec<DetectedMention> {
+        MentionDetector::new(&self.table, &self.common).detect(text)
+    }
+
+    /// Ranked candidates for a mention's surface text.
+    pub fn candidates(&self, surface: &str) -> Vec<Candidate> {
+        self.candidates_for_key(&normalize(surface))
+    }
+
+    /// Ranked candidates for an already normalized mention.
+    pub fn candidates_for_key(&self, key: &str) -> Vec<Candidate> {
+        candidates::candidates(&self.table, self.fuzzy.as_ref(), key, self.top_k)
+    }
+}
