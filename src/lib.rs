@@ -3,6 +3,8 @@
 //! The pipeline, one module per stage: [`kb`] ingests KB sources into a graph store;
 //! [`pipeline`] reads the declarative run configs that drive the stages.
 
+pub mod disambiguate;
 pub mod kb;
+pub mod link;
 pub mod pipeline;
 pub mod retrieve;

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod candidates;
 mod ingest;
 mod kb;
+mod link;
+mod retrieval;
 
 /// Knowledge-graph entity disambiguation, right on the long tail.
 #[derive(Debug, Parser)]
@@ -29,6 +32,10 @@ pub enum Command {
     /// Inspect a KB store.
     #[command(subcommand)]
     Kb(kb::KbCommand),
+    /// Ranked candidate entities for one mention.
+    Candidates(candidates::CandidatesArgs),
+    /// Link the mentions of a corpus to KB entities.
+    Link(link::LinkArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -53,6 +60,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Ingest(args) => ingest::run(args),
         Command::Kb(cmd) => kb::run(cmd),
+        Command::Candidates(args) => candidates::run(args),
+        Command::Link(args) => link::run(args),
     }
 }
 

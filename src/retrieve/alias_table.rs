@@ -33,6 +33,8 @@ pub struct AliasCandidate {
 pub struct AliasTable {
     entries: HashMap<String, Vec<AliasCandidate>>,
     top_k: usize,
+    /// KB degree + 1 per entity, the popularity the fuzzy ranking leans on.
+    popularity: Vec<f32>,
 }
 
 /// The Wikipedia article title in a URL or title string, without its disambiguator:
@@ -83,7 +85,12 @@ impl AliasTable {
             .into_iter()
             .map(|(key, per_entity)| (key, to_priors(per_entity.into_iter().collect(), top_k)))
             .collect();
-        AliasTable { entries, top_k }
+        let popularity = kb.entities.iter().map(|e| e.degree as f32 + 1.0).collect();
+        AliasTable {
+            entries,
+            top_k,
+            popularity,
+        }
     }
 
     /// Candidates of an already normalized alias, best first.
@@ -94,6 +101,11 @@ impl AliasTable {
     /// Candidates of a raw alias text, best first.
     pub fn get(&self, text: &str) -> Option<&[AliasCandidate]> {
         self.get_normalized(&normalize(text))
+    }
+
+    /// KB degree + 1 of an entity.
+    pub fn popularity(&self, entity: EntityIdx) -> f32 {
+        self.popularity.get(entity as usize).copied().unwrap_or(1.0)
     }
 
     pub fn contains(&self, key: &str) -> bool {

@@ -3,7 +3,8 @@
 //!
 //! Exact candidates keep most of the prior mass; fuzzy ones share the rest, each weighted by
 //! how close its alias is to the mention (string similarity, or the share of the mention's words
-//! the alias contains) and by the entity's prior under that alias. When nothing matches exactly,
+//! the alias contains), by the entity's prior under that alias and by its KB degree. When
+//! nothing matches exactly,
 //! the fuzzy candidates share all the mass.
 
 use std::collections::HashMap;
@@ -84,7 +85,8 @@ pub fn candidates(
                 continue;
             }
             for c in table.get_normalized(&hit.key).unwrap_or(&[]) {
-                let w = sim * sim * c.prior.max(1e-4);
+                // Close aliases first, then the entities the KB knows best.
+                let w = sim.powi(4) * c.prior.max(1e-4) * table.popularity(c.entity).sqrt();
                 let slot = weights.entry(c.entity).or_insert((0.0, 0.0));
                 if w > slot.0 {
                     *slot = (w, sim);

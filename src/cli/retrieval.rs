@@ -1,0 +1,42 @@
+//! Loading the KB and the retriever the way every linking command does.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use tailor::kb::{self, Kb};
+use tailor::retrieve::{Retriever, RetrieverOptions};
+
+/// Shared retrieval flags.
+#[derive(Debug, clap::Args)]
+pub struct RetrievalArgs {
+    /// KB store directory.
+    #[arg(long, default_value_os_t = super::default_kb_dir())]
+    pub kb: std::path::PathBuf,
+    /// Candidates kept per mention.
+    #[arg(long, default_value_t = tailor::retrieve::DEFAULT_TOP_K)]
+    pub top_k: usize,
+    /// Exact alias matches only: no fuzzy candidates from the tantivy index.
+    #[arg(long)]
+    pub no_fuzzy: bool,
+}
+
+/// Loads the KB and builds (or opens the cached) retriever.
+pub fn load(args: &RetrievalArgs) -> Result<(Kb, Retriever)> {
+    let t0 = Instant::now();
+    let kb = kb::load(&args.kb)?;
+    tracing::info!(
+        seconds = t0.elapsed().as_secs_f64(),
+        "loaded KB {}",
+        args.kb.display()
+    );
+    let options = RetrieverOptions {
+        top_k: args.top_k,
+        fuzzy: !args.no_fuzzy,
+        fuzzy_cache: None,
+    }
+    .cache_in_store(&kb, Path::new(&args.kb));
+    let retriever = Retriever::build(&kb, &options)?;
+    Ok((kb, retriever))
+}

@@ -1,0 +1,112 @@
+//! Disambiguation: choosing one candidate (or none) for each mention.
+//!
+//! [`Scorer`] is the seam between retrieval and linking: `link` and `eval` hand a scorer the
+//! document and its mentions with their candidates and never care which scorer runs. The
+//! baseline here scores by the candidate prior alone.
+
+use crate::retrieve::Candidate;
+
+/// A mention with its candidates, as retrieval found them.
+#[derive(Debug, Clone)]
+pub struct MentionCandidates {
+    /// Code-point offsets into the document text, `[start, end)`.
+    pub start: usize,
+    pub end: usize,
+    pub surface: String,
+    pub candidates: Vec<Candidate>,
+}
+
+/// One scorer's verdict on a mention: a score per candidate (same order) and the choice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MentionScores {
+    pub scores: Vec<f32>,
+    /// Index into the candidates of the chosen entity; `None` leaves the mention unlinked (NIL).
+    pub chosen: Option<usize>,
+}
+
+/// Scores the candidates of every mention of one document.
+pub trait Scorer: Send + Sync {
+    /// A short name for reports ("prior", "model", …).
+    fn name(&self) -> &str;
+
+    /// Scores all mentions of a document at once, so a scorer may use the document's context
+    /// and the other mentions' candidates.
+    fn score_document(&self, text: &str, mentions: &[MentionCandidates]) -> Vec<MentionScores>;
+}
+
+/// The baseline: the candidate with the highest prior wins, unless its prior is below the
+/// NIL threshold.
+#[derive(Debug, Clone)]
+pub struct PriorScorer {
+    /// Best priors below this leave the mention unlinked (default 0: link whenever a candidate
+    /// exists).
+    pub nil_threshold: f32,
+}
+
+impl Default for PriorScorer {
+    fn default() -> Self {
+        PriorScorer { nil_threshold: 0.0 }
+    }
+}
+
+impl Scorer for PriorScorer {
+    fn name(&self) -> &str {
+        "prior"
+    }
+
+    fn score_document(&self, _text: &str, mentions: &[MentionCandidates]) -> Vec<MentionScores> {
+        mentions
+            .iter()
+            .map(|m| {
+                let scores: Vec<f32> = m.candidates.iter().map(|c| c.prior).collect();
+                let best = scores
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+                    .filter(|(_, &s)| s > 0.0 && s >= self.nil_threshold)
+                    .map(|(i, _)| i);
+                MentionScores {
+                    scores,
+                    chosen: best,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retrieve::CandidateSource;
+
+    fn cand(entity: u32, prior: f32) -> Candidate {
+        Candidate {
+            entity,
+            prior,
+            source: CandidateSource::Exact,
+            similarity: 1.0,
+        }
+    }
+
+    #[test]
+    fn prior_picks_the_best_or_nil() {
+        let m = |c: Vec<Candidate>| MentionCandidates {
+            start: 0,
+            end: 1,
+            surface: "x".into(),
+            candidates: c,
+        };
+        let scorer = PriorScorer { nil_threshold: 0.3 };
+        let out = scorer.score_document(
+            "x",
+            &[
+                m(vec![cand(1, 0.2), cand(2, 0.7)]),
+                m(vec![cand(3, 0.25)]),
+                m(vec![]),
+            ],
+        );
+        assert_eq!(out[0].chosen, Some(1));
+        assert_eq!(out[1].chosen, None);
+        assert_eq!(out[2].chosen, None);
+    }
+}

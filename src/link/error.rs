@@ -1,0 +1,63 @@
+//! Errors of corpus linking, naming the input and the record at fault.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// One document is unusable; `--max-errors` may record it and go on.
+    #[error("{path}: record {record}: {message}")]
+    BadRecord {
+        path: PathBuf,
+        /// A line number for JSONL, a row number for Parquet, the file for text.
+        record: String,
+        message: String,
+    },
+    /// The whole input is unusable (wrong format, missing column).
+    #[error("{path}: {message}")]
+    BadInput { path: PathBuf, message: String },
+    #[error("{path}: parquet: {source}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{path}: arrow: {source}")]
+    Arrow {
+        path: PathBuf,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    #[error("too many failed documents ({count}, --max-errors {limit}); last: {last}")]
+    TooManyErrors {
+        count: u64,
+        limit: u64,
+        last: Box<LinkError>,
+    },
+}
+
+impl LinkError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        LinkError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn bad(
+        path: impl Into<PathBuf>,
+        record: impl ToString,
+        message: impl Into<String>,
+    ) -> Self {
+        LinkError::BadRecord {
+            path: path.into(),
+            record: record.to_string(),
+            message: message.into(),
+        }
+    }
+}

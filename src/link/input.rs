@@ -1,0 +1,234 @@
+//! Corpus readers: `.txt` (one document per file), `.jsonl` (`{"id", "text", "mentions"?}` a
+//! line) and `.parquet` (`id` and `text` columns), each yielding documents in input order, or
+//! a record error that names the file and record.
+
+use std::fs::File;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::Deserialize;
+
+use super::error::LinkError;
+use crate::kb::open_source;
+
+/// A gold mention span given with the input (gold-mention mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct GivenSpan {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One document to link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputDocument {
+    pub id: String,
+    pub text: String,
+    /// Mention spans given by the input; `None` means detect mentions.
+    pub mentions: Option<Vec<GivenSpan>>,
+}
+
+/// A document or the error that replaced it, with where it came from.
+pub type InputItem = Result<InputDocument, LinkError>;
+
+/// Opens an input by extension (`.gz` / `.zst` / `.bz2` are looked through).
+pub fn read_input(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> {
+    let name = path.to_string_lossy().to_lowercase();
+    let stem = ["gz", "zst", "bz2"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(&format!(".{ext}")))
+        .unwrap_or(&name)
+        .to_string();
+    if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") {
+        jsonl(path)
+    } else if stem.ends_with(".parquet") {
+        parquet(path)
+    } else if stem.ends_with(".txt") || stem.ends_with(".text") {
+        Ok(Box::new(std::iter::once(text_file(path))))
+    } else {
+        Err(LinkError::BadInput {
+            path: path.to_path_buf(),
+            message: "unknown input format: expected .txt, .jsonl or .parquet".into(),
+        })
+    }
+}
+
+fn text_file(path: &Path) -> InputItem {
+    let mut bytes = Vec::new();
+    let mut reader = open_source(path, None).map_err(|e| LinkError::BadInput {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::io::Read::read_to_end(&mut reader, &mut bytes).map_err(|e| LinkError::io(path, e))?;
+    let id = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        LinkError::bad(path, &id, format!("invalid UTF-8 at byte {at}"))
+    })?;
+    Ok(InputDocument {
+        id,
+        text,
+        mentions: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct JsonDocument {
+    id: Option<serde_json::Value>,
+    text: Option<String>,
+    mentions: Option<Vec<GivenSpan>>,
+}
+
+fn jsonl(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> {
+    let reader = open_source(path, None).map_err(|e| LinkError::BadInput {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let path: PathBuf = path.to_path_buf();
+    let mut line_no = 0u64;
+    let mut split = reader.split(b'\n');
+    Ok(Box::new(std::iter::from_fn(move || loop {
+        let raw = match split.next()? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(LinkError::io(&path, e))),
+        };
+        line_no += 1;
+        let record = format!("line {line_no}");
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            return Some(Err(LinkError::bad(&path, record, "invalid UTF-8")));
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        return Some(parse_json_document(line).map_err(|m| LinkError::bad(&path, record, m)));
+    })))
+}
+
+fn parse_json_document(line: &str) -> Result<InputDocument, String> {
+    let doc: JsonDocument =
+        serde_json::from_str(line).map_err(|e| format!("not a JSON document: {e}"))?;
+    let id = match doc.id {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(_) => return Err("field \"id\" must be a non-empty string or a number".into()),
+        None => return Err("field \"id\" is missing".into()),
+    };
+    let text = doc.text.ok_or("field \"text\" is missing")?;
+    if let Some(spans) = &doc.mentions {
+        let len = text.chars().count();
+        for s in spans {
+            if s.start >= s.end || s.end > len {
+                return Err(format!(
+                    "mention span [{}, {}) is outside the text of {len} characters",
+                    s.start, s.end
+                ));
+            }
+        }
+    }
+    Ok(InputDocument {
+        id,
+        text,
+        mentions: doc.mentions,
+    })
+}
+
+fn parquet(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> {
+    let pq = |source| LinkError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(|e| LinkError::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let schema = builder.schema().clone();
+    let column = |name: &str| schema.fields().iter().position(|f| f.name() == name);
+    let text_at = column("text").ok_or_else(|| LinkError::BadInput {
+        path: path.to_path_buf(),
+        message: "no `text` column".into(),
+    })?;
+    let id_at = column("id");
+    for (at, name) in [(Some(text_at), "text"), (id_at, "id")] {
+        if let Some(at) = at {
+            let dt = schema.field(at).data_type();
+            let ok = matches!(
+                dt,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) || (name == "id" && dt.is_integer());
+            if !ok {
+                return Err(LinkError::BadInput {
+                    path: path.to_path_buf(),
+                    message: format!("column `{name}` has type {dt}, expected a string"),
+                });
+            }
+        }
+    }
+    let reader = builder.with_batch_size(1024).build().map_err(pq)?;
+    let path = path.to_path_buf();
+    let mut row = 0u64;
+    let docs = reader.flat_map(move |batch| -> Vec<InputItem> {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(source) => {
+                return vec![Err(LinkError::Arrow {
+                    path: path.clone(),
+                    source,
+                })]
+            }
+        };
+        let cast = |at: usize| arrow::compute::cast(batch.column(at), &DataType::Utf8);
+        let (texts, ids) = match (cast(text_at), id_at.map(cast).transpose()) {
+            (Ok(t), Ok(i)) => (t, i),
+            (Err(source), _) | (_, Err(source)) => {
+                return vec![Err(LinkError::Arrow {
+                    path: path.clone(),
+                    source,
+                })]
+            }
+        };
+        let texts = texts.as_string::<i32>().clone();
+        (0..batch.num_rows())
+            .map(|i| {
+                row += 1;
+                let record = format!("row {row}");
+                let id = match &ids {
+                    Some(ids) if ids.is_valid(i) => ids.as_string::<i32>().value(i).to_string(),
+                    Some(_) => return Err(LinkError::bad(&path, record, "`id` is null")),
+                    None => row.to_string(),
+                };
+                if !texts.is_valid(i) {
+                    return Err(LinkError::bad(&path, record, "`text` is null"));
+                }
+                Ok(InputDocument {
+                    id,
+                    text: texts.value(i).to_string(),
+                    mentions: None,
+                })
+            })
+            .collect()
+    });
+    Ok(Box::new(docs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_documents_are_checked() {
+        let doc = parse_json_document(r#"{"id": 7, "text": "Paris"}"#).unwrap();
+        assert_eq!(doc.id, "7");
+        let err = parse_json_document(r#"{"text": "x"}"#).unwrap_err();
+        assert!(err.contains("\"id\" is missing"));
+        let err =
+            parse_json_document(r#"{"id":"a","text":"abc","mentions":[{"start":1,"end":9}]}"#)
+                .unwrap_err();
+        assert!(err.contains("outside the text of 3 characters"), "{err}");
+        assert!(parse_json_document("{oops")
+            .unwrap_err()
+            .contains("not a JSON document"));
+    }
+}

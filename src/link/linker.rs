@@ -1,0 +1,139 @@
+//! Linking one document: mentions (detected, or given), candidates, then the scorer's choice,
+//! rendered with KB ids and labels for the output.
+
+use serde::Serialize;
+
+use crate::disambiguate::{MentionCandidates, Scorer};
+use crate::kb::Kb;
+use crate::retrieve::{normalize, CandidateSource, Retriever};
+
+use super::input::InputDocument;
+
+/// Candidates written per mention in the output (all are scored).
+pub const DEFAULT_OUTPUT_CANDIDATES: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkedCandidate {
+    pub entity: String,
+    pub label: Option<String>,
+    pub score: f32,
+    pub prior: f32,
+    pub source: CandidateSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkedMention {
+    /// Unicode code-point offsets into the document text, `[start, end)`.
+    pub start: usize,
+    pub end: usize,
+    pub surface: String,
+    /// The chosen entity id, or `null` when the mention is left unlinked (NIL).
+    pub entity: Option<String>,
+    pub label: Option<String>,
+    pub score: Option<f32>,
+    /// The best-scored candidates, best first.
+    pub candidates: Vec<LinkedCandidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkedDocument {
+    pub id: String,
+    pub mentions: Vec<LinkedMention>,
+    /// Why the document could not be linked; its mentions are then empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl LinkedDocument {
+    pub fn failed(id: String, error: String) -> Self {
+        LinkedDocument {
+            id,
+            mentions: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+pub struct Linker<'a> {
+    pub kb: &'a Kb,
+    pub retriever: &'a Retriever,
+    pub scorer: &'a dyn Scorer,
+    /// Candidates written per mention.
+    pub output_candidates: usize,
+}
+
+impl Linker<'_> {
+    /// Mentions with their candidates, from the given spans or by detection.
+    pub fn mentions(&self, doc: &InputDocument) -> Vec<MentionCandidates> {
+        let chars: Vec<char> = doc.text.chars().collect();
+        let surface = |s: usize, e: usize| chars[s..e].iter().collect::<String>();
+        match &doc.mentions {
+            Some(spans) => spans
+                .iter()
+                .map(|s| {
+                    let text = surface(s.start, s.end);
+                    MentionCandidates {
+                        start: s.start,
+                        end: s.end,
+                        candidates: self.retriever.candidates_for_key(&normalize(&text)),
+                        surface: text,
+                    }
+                })
+                .collect(),
+            None => self
+                .retriever
+                .detect(&doc.text)
+                .into_iter()
+                .map(|m| MentionCandidates {
+                    start: m.start,
+                    end: m.end,
+                    surface: surface(m.start, m.end),
+                    candidates: self.retriever.candidates_for_key(&m.key),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn link(&self, doc: &InputDocument) -> LinkedDocument {
+        let mentions = self.mentions(doc);
+        let verdicts = self.scorer.score_document(&doc.text, &mentions);
+        let linked = mentions
+            .into_iter()
+            .zip(verdicts)
+            .map(|(m, v)| {
+                let mut ranked: Vec<LinkedCandidate> = m
+                    .candidates
+                    .iter()
+                    .zip(&v.scores)
+                    .map(|(c, &score)| {
+                        let e = self.kb.entity(c.entity);
+                        LinkedCandidate {
+                            entity: e.id.clone(),
+                            label: e.label.clone(),
+                            score,
+                            prior: c.prior,
+                            source: c.source,
+                        }
+                    })
+                    .collect();
+                let chosen = v.chosen.map(|i| ranked[i].clone());
+                ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+                ranked.truncate(self.output_candidates);
+                LinkedMention {
+                    start: m.start,
+                    end: m.end,
+                    surface: m.surface,
+                    entity: chosen.as_ref().map(|c| c.entity.clone()),
+                    label: chosen.as_ref().and_then(|c| c.label.clone()),
+                    score: chosen.map(|c| c.score),
+                    candidates: ranked,
+                }
+            })
+            .collect();
+        LinkedDocument {
+            id: doc.id.clone(),
+            mentions: linked,
+            error: None,
+        }
+    }
+}

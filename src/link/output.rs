@@ -1,0 +1,246 @@
+//! Annotation writers, chosen by the output's extension.
+//!
+//! - `.jsonl`: one record per document, `{id, mentions: [...], error?}`.
+//! - `.parquet`: one row per mention (`doc_id`, `start`, `end`, `surface`, `entity`, `label`,
+//!   `score`, `nil`, `candidates`, `candidate_scores`, `error`); a document without mentions or
+//!   that failed still gets one row, with null mention fields, so every document is accounted
+//!   for.
+//!
+//! Both write to a temporary file beside the target and rename it into place on `finish`, so an
+//! interrupted run never leaves a truncated output where a reader would find it.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Float32Builder, ListBuilder, RecordBatch, StringBuilder,
+    UInt64Builder,
+};
+use arrow::datatypes::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use tempfile::NamedTempFile;
+
+use super::error::LinkError;
+use super::linker::LinkedDocument;
+
+/// Rows buffered before a Parquet row group is written.
+const ROWS_PER_GROUP: usize = 64 * 1024;
+
+pub enum AnnotationWriter {
+    Jsonl {
+        target: PathBuf,
+        out: BufWriter<NamedTempFile>,
+    },
+    Parquet {
+        target: PathBuf,
+        writer: Box<ArrowWriter<NamedTempFile>>,
+        rows: Box<MentionRows>,
+    },
+}
+
+impl AnnotationWriter {
+    pub fn create(target: &Path) -> Result<Self, LinkError> {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| LinkError::io(dir, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tailor-partial-")
+            .tempfile_in(dir)
+            .map_err(|e| LinkError::io(dir, e))?;
+        let name = target.to_string_lossy();
+        if name.ends_with(".parquet") {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(
+                    ZstdLevel::try_new(3).expect("valid level"),
+                ))
+                .build();
+            let writer =
+                ArrowWriter::try_new(tmp, mention_schema(), Some(props)).map_err(|source| {
+                    LinkError::Parquet {
+                        path: target.to_path_buf(),
+                        source,
+                    }
+                })?;
+            Ok(AnnotationWriter::Parquet {
+                target: target.to_path_buf(),
+                writer: Box::new(writer),
+                rows: Box::default(),
+            })
+        } else if name.ends_with(".jsonl") || name.ends_with(".json") {
+            Ok(AnnotationWriter::Jsonl {
+                target: target.to_path_buf(),
+                out: BufWriter::new(tmp),
+            })
+        } else {
+            Err(LinkError::BadInput {
+                path: target.to_path_buf(),
+                message: "unknown output format: expected .jsonl or .parquet".into(),
+            })
+        }
+    }
+
+    pub fn write(&mut self, doc: &LinkedDocument) -> Result<(), LinkError> {
+        match self {
+            AnnotationWriter::Jsonl { target, out } => {
+                serde_json::to_writer(&mut *out, doc).expect("documents serialize");
+                out.write_all(b"\n")
+                    .map_err(|e| LinkError::io(target.as_path(), e))
+            }
+            AnnotationWriter::Parquet {
+                target,
+                writer,
+                rows,
+            } => {
+                rows.push(doc);
+                if rows.len >= ROWS_PER_GROUP {
+                    write_batch(target, writer, rows)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Flushes and renames the output into place.
+    pub fn finish(self) -> Result<PathBuf, LinkError> {
+        let (tmp, target) = match self {
+            AnnotationWriter::Jsonl { target, out } => {
+                let tmp = out
+                    .into_inner()
+                    .map_err(|e| LinkError::io(&target, e.into_error()))?;
+                (tmp, target)
+            }
+            AnnotationWriter::Parquet {
+                target,
+                mut writer,
+                mut rows,
+            } => {
+                write_batch(&target, &mut writer, &mut rows)?;
+                let tmp = writer.into_inner().map_err(|source| LinkError::Parquet {
+                    path: target.clone(),
+                    source,
+                })?;
+                (tmp, target)
+            }
+        };
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| LinkError::io(&target, e))?;
+        tmp.persist(&target)
+            .map_err(|e| LinkError::io(&target, e.error))?;
+        Ok(target)
+    }
+}
+
+fn mention_schema() -> Arc<Schema> {
+    let list = |t: DataType| DataType::List(Arc::new(Field::new("item", t, true)));
+    Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("start", DataType::UInt64, true),
+        Field::new("end", DataType::UInt64, true),
+        Field::new("surface", DataType::Utf8, true),
+        Field::new("entity", DataType::Utf8, true),
+        Field::new("label", DataType::Utf8, true),
+        Field::new("score", DataType::Float32, true),
+        Field::new("nil", DataType::Boolean, true),
+        Field::new("candidates", list(DataType::Utf8), true),
+        Field::new("candidate_scores", list(DataType::Float32), true),
+        Field::new("error", DataType::Utf8, true),
+    ]))
+}
+
+/// Column builders for the rows of one row group.
+#[derive(Default)]
+pub struct MentionRows {
+    len: usize,
+    doc_id: StringBuilder,
+    start: UInt64Builder,
+    end: UInt64Builder,
+    surface: StringBuilder,
+    entity: StringBuilder,
+    label: StringBuilder,
+    score: Float32Builder,
+    nil: BooleanBuilder,
+    candidates: ListBuilder<StringBuilder>,
+    candidate_scores: ListBuilder<Float32Builder>,
+    error: StringBuilder,
+}
+
+impl MentionRows {
+    fn push(&mut self, doc: &LinkedDocument) {
+        if doc.mentions.is_empty() {
+            self.len += 1;
+            self.doc_id.append_value(&doc.id);
+            self.start.append_null();
+            self.end.append_null();
+            self.surface.append_null();
+            self.entity.append_null();
+            self.label.append_null();
+            self.score.append_null();
+            self.nil.append_null();
+            self.candidates.append_null();
+            self.candidate_scores.append_null();
+            self.error.append_option(doc.error.as_deref());
+            return;
+        }
+        for m in &doc.mentions {
+            self.len += 1;
+            self.doc_id.append_value(&doc.id);
+            self.start.append_value(m.start as u64);
+            self.end.append_value(m.end as u64);
+            self.surface.append_value(&m.surface);
+            self.entity.append_option(m.entity.as_deref());
+            self.label.append_option(m.label.as_deref());
+            self.score.append_option(m.score);
+            self.nil.append_value(m.entity.is_none());
+            for c in &m.candidates {
+                self.candidates.values().append_value(&c.entity);
+                self.candidate_scores.values().append_value(c.score);
+            }
+            self.candidates.append(true);
+            self.candidate_scores.append(true);
+            self.error.append_null();
+        }
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        self.len = 0;
+        vec![
+            Arc::new(self.doc_id.finish()),
+            Arc::new(self.start.finish()),
+            Arc::new(self.end.finish()),
+            Arc::new(self.surface.finish()),
+            Arc::new(self.entity.finish()),
+            Arc::new(self.label.finish()),
+            Arc::new(self.score.finish()),
+            Arc::new(self.nil.finish()),
+            Arc::new(self.candidates.finish()),
+            Arc::new(self.candidate_scores.finish()),
+            Arc::new(self.error.finish()),
+        ]
+    }
+}
+
+fn write_batch(
+    target: &Path,
+    writer: &mut ArrowWriter<NamedTempFile>,
+    rows: &mut MentionRows,
+) -> Result<(), LinkError> {
+    if rows.len == 0 {
+        return Ok(());
+    }
+    let batch = RecordBatch::try_new(mention_schema(), rows.finish()).map_err(|source| {
+        LinkError::Arrow {
+            path: target.to_path_buf(),
+            source,
+        }
+    })?;
+    writer.write(&batch).map_err(|source| LinkError::Parquet {
+        path: target.to_path_buf(),
+        source,
+    })
+}
