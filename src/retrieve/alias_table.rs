@@ -35,6 +35,9 @@ pub struct AliasTable {
     top_k: usize,
     /// KB degree + 1 per entity, the popularity the fuzzy ranking leans on.
     popularity: Vec<f32>,
+    /// First word of every alias → the most words an alias starting with it has, so mention
+    /// detection tries only the n-grams that can match.
+    first_words: HashMap<String, usize>,
 }
 
 /// The Wikipedia article title in a URL or title string, without its disambiguator:
@@ -81,16 +84,35 @@ impl AliasTable {
             let pop = kb.entity(a.entity).degree as f32 + 1.0;
             add(&a.text, a.entity, a.score.unwrap_or(ALIAS_WEIGHT * pop));
         }
-        let entries = weights
+        let entries: HashMap<String, Vec<AliasCandidate>> = weights
             .into_iter()
             .map(|(key, per_entity)| (key, to_priors(per_entity.into_iter().collect(), top_k)))
             .collect();
         let popularity = kb.entities.iter().map(|e| e.degree as f32 + 1.0).collect();
-        AliasTable {
+        let mut table = AliasTable {
             entries,
             top_k,
             popularity,
+            first_words: HashMap::new(),
+        };
+        table.index_first_words();
+        table
+    }
+
+    fn index_first_words(&mut self) {
+        for key in self.entries.keys() {
+            let mut words = key.split(' ');
+            let first = words.next().unwrap_or_default();
+            let n = 1 + words.count();
+            let slot = self.first_words.entry(first.to_string()).or_insert(0);
+            *slot = (*slot).max(n);
         }
+    }
+
+    /// The most words of an alias that starts with the normalized word `first`; 0 when none
+    /// does.
+    pub fn longest_starting_with(&self, first: &str) -> usize {
+        self.first_words.get(first).copied().unwrap_or(0)
     }
 
     /// Candidates of an already normalized alias, best first.
@@ -134,6 +156,7 @@ impl AliasTable {
             self.entries
                 .insert(key.clone(), to_priors(pairs, self.top_k));
         }
+        self.index_first_words();
     }
 }
 

@@ -52,8 +52,12 @@ impl<'a> MentionDetector<'a> {
 
     /// The longest acceptable alias starting at token `i`: its length in tokens and its key.
     fn longest_at(&self, tokens: &[Token<'_>], i: usize) -> Option<(usize, String)> {
+        let longest = self.table.longest_starting_with(&tokens[i].norm);
+        if longest == 0 {
+            return None;
+        }
         let mut limit = 1;
-        while limit < MAX_ALIAS_TOKENS
+        while limit < longest.min(MAX_ALIAS_TOKENS)
             && i + limit < tokens.len()
             && !tokens[i + limit].sentence_start
         {

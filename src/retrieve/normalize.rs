@@ -10,6 +10,14 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The normalized key of an alias or mention text; empty when nothing but punctuation remains.
 pub fn normalize(text: &str) -> String {
+    if text.is_ascii() {
+        normalize_ascii(text)
+    } else {
+        normalize_unicode(text)
+    }
+}
+
+fn normalize_unicode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     // NFKD splits accents off their letters; NFKC of the rest re-composes what remains.
@@ -29,6 +37,25 @@ pub fn normalize(text: &str) -> String {
     out.nfkc().collect()
 }
 
+/// The same folding for ASCII text, which Unicode normalization leaves as it is: most words of
+/// English text take this path, and it is the hot loop of mention detection.
+fn normalize_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c.to_ascii_lowercase());
+        } else if !is_joiner(c) {
+            pending_space = true;
+        }
+    }
+    out
+}
+
 /// Punctuation that joins the parts of one word rather than separating words.
 fn is_joiner(c: char) -> bool {
     matches!(c, '.' | '\'' | '’' | '‘' | '`' | '´' | '\u{00AD}')
@@ -36,7 +63,22 @@ fn is_joiner(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::*;
+
+    #[test]
+    fn the_ascii_path_agrees_with_the_unicode_path() {
+        for text in [
+            "U.S. Army",
+            "  O'Brien--Smith ",
+            "AT&T 3M",
+            "a.b.c",
+            "",
+            "...",
+            "x_y",
+        ] {
+            assert_eq!(normalize_ascii(text), normalize_unicode(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn folds_case_diacritics_and_punctuation() {

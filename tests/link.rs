@@ -1,0 +1,308 @@
+//! Linking as a user runs it: `tailor link` on the example corpus and on broken inputs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tailor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .current_dir(root())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("tailor runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn records(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Links with exact aliases only: the fuzzy index is not what these tests are about, and
+/// building it for every test would dominate the suite's time.
+fn link(inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["link", "--no-fuzzy", "--out", s(out)];
+    args.extend(extra);
+    args.extend(inputs.iter().map(|p| s(p)));
+    tailor(&args)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn links_the_example_corpus_with_the_default_kb() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("annotations.jsonl");
+    let corpus: Vec<PathBuf> = std::fs::read_dir(root().join("examples/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let inputs: Vec<&Path> = corpus.iter().map(PathBuf::as_path).collect();
+    let run = link(&inputs, &out, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let docs = records(&out);
+    assert_eq!(docs.len(), corpus.len(), "one record per input document");
+    let borders = docs
+        .iter()
+        .find(|d| d["id"] == "borders-of-france.txt")
+        .expect("the borders document is in the output");
+    let text =
+        std::fs::read_to_string(root().join("examples/corpus/borders-of-france.txt")).unwrap();
+    let chars: Vec<char> = text.chars().collect();
+    let mentions = borders["mentions"].as_array().unwrap();
+    assert!(!mentions.is_empty());
+    for m in mentions {
+        let (start, end) = (m["start"].as_u64().unwrap(), m["end"].as_u64().unwrap());
+        let surface: String = chars[start as usize..end as usize].iter().collect();
+        assert_eq!(
+            m["surface"],
+            surface.as_str(),
+            "offsets are code points into the text"
+        );
+    }
+    assert!(
+        mentions.iter().any(|m| m["entity"] == "Q142"),
+        "France is linked in the borders of France text: {mentions:?}"
+    );
+}
+
+#[test]
+fn gold_mentions_are_linked_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "docs.jsonl",
+        "{\"id\": \"d1\", \"text\": \"Paris is the capital of France.\", \
+         \"mentions\": [{\"start\": 24, \"end\": 30}]}\n"
+            .as_bytes(),
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let docs = records(&out);
+    let mentions = docs[0]["mentions"].as_array().unwrap();
+    assert_eq!(mentions.len(), 1, "only the given span is linked");
+    assert_eq!(mentions[0]["surface"], "France");
+    assert_eq!(mentions[0]["entity"], "Q142");
+}
+
+#[test]
+fn a_bad_record_stops_the_run_and_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "docs.jsonl",
+        b"{\"id\": \"a\", \"text\": \"Paris\"}\n{not json\n{\"id\": \"c\", \"text\": \"Berlin\"}\n",
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &[]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("docs.jsonl") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(err.contains("not a JSON document"), "{err}");
+    assert!(!out.exists(), "no half-written output");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".tailor-partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary output removed: {leftovers:?}"
+    );
+}
+
+#[test]
+fn max_errors_records_every_failed_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"{\"id\": \"a\", \"text\": \"Paris\"}\n{not json\n".to_vec();
+    bytes.extend(b"{\"text\": \"no id\"}\n");
+    bytes.extend(
+        b"{\"id\": \"s\", \"text\": \"abc\", \"mentions\": [{\"start\": 2, \"end\": 9}]}\n",
+    );
+    bytes.extend(b"{\"id\": \"u\", \"text\": \"\xff\xfe\"}\n");
+    bytes.extend(b"{\"id\": \"e\", \"text\": \"\"}\n");
+    let input = write(dir.path(), "docs.jsonl", &bytes);
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &["--max-errors", "10"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let docs = records(&out);
+    assert_eq!(
+        docs.len(),
+        6,
+        "every input record yields one output record: {docs:?}"
+    );
+    assert_eq!(docs[0]["id"], "a");
+    assert!(docs[0].get("error").is_none());
+    let errors: Vec<&str> = docs[1..5]
+        .iter()
+        .map(|d| d["error"].as_str().unwrap())
+        .collect();
+    assert!(errors[0].contains("line 2") && errors[0].contains("not a JSON document"));
+    assert!(errors[1].contains("line 3") && errors[1].contains("\"id\" is missing"));
+    assert!(errors[2].contains("line 4") && errors[2].contains("outside the text"));
+    assert!(errors[3].contains("line 5"), "{}", errors[3]);
+    assert_eq!(
+        docs[5]["id"], "e",
+        "an empty document is linked, with no mentions"
+    );
+    assert_eq!(docs[5]["mentions"].as_array().unwrap().len(), 0);
+
+    let run = link(&[&input], &out, &["--max-errors", "2"]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("too many failed documents"),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn invalid_utf8_text_file_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "broken.txt", b"Paris \xc3\x28 France");
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &[]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("broken.txt") && err.contains("invalid UTF-8 at byte 6"),
+        "{err}"
+    );
+}
+
+fn write_parquet(path: &Path, columns: Vec<(&str, Arc<dyn Array>)>) {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.1).collect()).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn parquet_in_and_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.parquet");
+    write_parquet(
+        &input,
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2]))),
+            (
+                "text",
+                Arc::new(StringArray::from(vec!["Berlin and France.", ""])),
+            ),
+        ],
+    );
+    let out = dir.path().join("out.parquet");
+    let run = link(&[&input], &out, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let file = std::fs::File::open(&out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut ids = Vec::new();
+    let mut entities = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let id = batch.column_by_name("doc_id").unwrap();
+        let id = id.as_any().downcast_ref::<StringArray>().unwrap();
+        let entity = batch.column_by_name("entity").unwrap();
+        let entity = entity.as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..batch.num_rows() {
+            ids.push(id.value(i).to_string());
+            entities.push(entity.is_valid(i).then(|| entity.value(i).to_string()));
+        }
+    }
+    assert!(
+        ids.contains(&"2".to_string()),
+        "the empty document still has a row"
+    );
+    assert!(entities.contains(&Some("Q142".to_string())), "{entities:?}");
+    assert!(entities.contains(&Some("Q64".to_string())), "{entities:?}");
+}
+
+#[test]
+fn parquet_without_a_text_column_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.parquet");
+    write_parquet(
+        &input,
+        vec![(
+            "body",
+            Arc::new(StringArray::from(vec![DataType::Utf8.to_string()])),
+        )],
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &[]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("docs.parquet") && err.contains("no `text` column"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_50_mb_document_is_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let filler = "qzxv wvkq ".repeat(5 * 1024 * 1024);
+    let text = format!("Paris {filler}France");
+    let input = write(dir.path(), "big.txt", text.as_bytes());
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let docs = records(&out);
+    assert_eq!(docs.len(), 1);
+    let mentions = docs[0]["mentions"].as_array().unwrap();
+    let linked: Vec<(&str, u64)> = mentions
+        .iter()
+        .map(|m| {
+            (
+                m["entity"].as_str().unwrap_or(""),
+                m["start"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let end = text.chars().count() as u64;
+    assert_eq!(
+        linked,
+        [("Q90", 0), ("Q142", end - 6)],
+        "both ends of the text are reached"
+    );
+}
