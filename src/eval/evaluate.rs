@@ -130,6 +130,10 @@ pub struct BenchmarkResult {
     pub mentions: Vec<MentionRecord>,
 }
 
+/// One system's records over a whole gold set: predictions on the gold mentions, linked
+/// detected mentions, and the end-to-end counts `(tp, fp, fn)`.
+type SystemRecords = (Vec<Prediction>, Vec<LinkedRecord>, (u64, u64, u64));
+
 /// Everything computed for one document before the metrics.
 struct DocumentRun {
     mentions: Vec<MentionRecord>,
@@ -153,8 +157,7 @@ pub fn evaluate(
         .collect();
 
     let mut mentions = Vec::new();
-    let mut per_system: Vec<(Vec<Prediction>, Vec<LinkedRecord>, (u64, u64, u64))> =
-        systems.iter().map(|_| Default::default()).collect();
+    let mut per_system: Vec<SystemRecords> = systems.iter().map(|_| Default::default()).collect();
     for run in runs {
         for (s, verdicts) in run.gold_verdicts.into_iter().enumerate() {
             for (m, v) in run.mentions.iter().zip(verdicts) {
