@@ -12,6 +12,8 @@ fn share(v: &Value) -> f64 {
 
 #[test]
 fn eval_kore50_with_the_default_kb() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.jsonl");
     let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
         .args([
             "-q",
@@ -22,6 +24,8 @@ fn eval_kore50_with_the_default_kb() {
             KORE50,
             "--json",
         ])
+        .arg("--records")
+        .arg(&records)
         .output()
         .expect("run tailor");
     assert!(
@@ -87,6 +91,23 @@ fn eval_kore50_with_the_default_kb() {
         e2e["tp"].as_u64().unwrap() + e2e["fn"].as_u64().unwrap(),
         143,
         "end-to-end recall is over all gold entity mentions"
+    );
+
+    // One record per scored gold mention, agreeing with the summary.
+    let lines: Vec<Value> = std::fs::read_to_string(&records)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 143);
+    let correct = lines
+        .iter()
+        .filter(|r| r["gold"]["id"] == r["predictions"][0][1]["entity"])
+        .count() as u64;
+    assert_eq!(correct, tp);
+    assert_eq!(
+        lines.iter().filter(|r| r["gold_in_kb"] == true).count() as u64,
+        in_kb
     );
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use tailor::disambiguate::{PriorScorer, Scorer};
-use tailor::eval::{evaluate, read_gold, render_table, BenchmarkResult};
+use tailor::eval::{evaluate, read_gold, render_table, write_records, BenchmarkResult};
 
 use super::retrieval::{load, RetrievalArgs};
 
@@ -24,6 +24,10 @@ pub struct EvalArgs {
     /// The prior system leaves a mention unlinked when its best prior is below this.
     #[arg(long, default_value_t = 0.0)]
     nil_threshold: f32,
+    /// Also write a JSONL record per scored gold mention (candidates, gold rank, each system's
+    /// prediction) to this file.
+    #[arg(long)]
+    records: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +55,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .iter()
         .map(|g| evaluate(&kb, &retriever, &systems, g))
         .collect();
+    if let Some(path) = &args.records {
+        write_records(path, &results)?;
+    }
     if args.json {
         return super::print_json(&Report {
             kb: &args.retrieval.kb,

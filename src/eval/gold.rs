@@ -84,9 +84,55 @@ impl GoldMention {
     pub fn is_scored(&self) -> bool {
         matches!(self.entity, GoldEntity::Entity(_) | GoldEntity::Nil)
             && !self.optional
-            && !self.coref
+            && !self.is_coreference()
             && self.parent.is_none()
     }
+
+    /// A coreference mention: flagged so, or a pronoun standing for a named mention.
+    pub fn is_coreference(&self) -> bool {
+        self.coref || is_pronoun(&self.surface)
+    }
+}
+
+/// English personal, possessive and reflexive pronouns, lowercase or capitalized; all capitals
+/// ("US", "IT") are names.
+fn is_pronoun(surface: &str) -> bool {
+    const PRONOUNS: &[&str] = &[
+        "i",
+        "me",
+        "my",
+        "mine",
+        "myself",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "it",
+        "its",
+        "itself",
+        "we",
+        "us",
+        "our",
+        "ours",
+        "ourselves",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+    ];
+    let surface = surface.trim();
+    let lower = surface.to_lowercase();
+    let shouted = surface.chars().count() > 1 && surface == surface.to_uppercase();
+    PRONOUNS.contains(&lower.as_str()) && !shouted
 }
 
 /// One gold document.
@@ -160,5 +206,26 @@ mod tests {
             GoldEntity::Malformed(_)
         ));
         assert!(matches!(GoldEntity::parse("Q"), GoldEntity::Malformed(_)));
+    }
+
+    #[test]
+    fn pronouns_are_coreference_without_the_flag() {
+        let m = |surface: &str| GoldMention {
+            label: None,
+            start: 0,
+            end: surface.chars().count(),
+            surface: surface.into(),
+            entity: GoldEntity::Entity("Q80".into()),
+            name: None,
+            types: vec![],
+            optional: false,
+            coref: false,
+            parent: None,
+            children: vec![],
+        };
+        assert!(!m("His").is_scored());
+        assert!(!m("they").is_scored());
+        assert!(m("Berners-Lee").is_scored());
+        assert!(m("US").is_scored(), "an acronym is not the pronoun \"us\"");
     }
 }

@@ -15,6 +15,7 @@ mod evaluate;
 pub mod gold;
 pub mod metrics;
 mod nif;
+mod records;
 mod table;
 
 use std::path::Path;
@@ -27,6 +28,7 @@ pub use evaluate::{
 };
 pub use gold::{GoldDocument, GoldEntity, GoldMention, GoldSet, LabelCounts};
 pub use nif::{parse_nif, read_nif};
+pub use records::write_records;
 pub use table::render_table;
 
 /// Reads a gold file by its extension: `.jsonl` is ELEVANT, `.ttl` is NIF Turtle.
