@@ -1,0 +1,71 @@
+//! `tailor eval`: measure systems on gold benchmarks and print a table (or JSON).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Serialize;
+
+use tailor::disambiguate::{PriorScorer, Scorer};
+use tailor::eval::{evaluate, read_gold, render_table, write_records, BenchmarkResult};
+
+use super::retrieval::{load, RetrievalArgs};
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    retrieval: RetrievalArgs,
+    /// Gold files: ELEVANT `.benchmark.jsonl` or GERBIL NIF `.ttl`.
+    #[arg(long, required = true, num_args = 1..)]
+    gold: Vec<PathBuf>,
+    /// Print JSON for programs instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// The prior system leaves a mention unlinked when its best prior is below this.
+    #[arg(long, default_value_t = 0.0)]
+    nil_threshold: f32,
+    /// Also write a JSONL record per scored gold mention (candidates, gold rank, each system's
+    /// prediction) to this file.
+    #[arg(long)]
+    records: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    kb: &'a std::path::Path,
+    top_k: usize,
+    fuzzy: bool,
+    benchmarks: &'a [BenchmarkResult],
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let golds = args
+        .gold
+        .iter()
+        .map(|p| read_gold(p).with_context(|| format!("reading gold {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let (kb, retriever) = load(&args.retrieval)?;
+
+    let prior = PriorScorer {
+        nil_threshold: args.nil_threshold,
+    };
+    let systems: Vec<&dyn Scorer> = vec![&prior];
+
+    let results: Vec<BenchmarkResult> = golds
+        .iter()
+        .map(|g| evaluate(&kb, &retriever, &systems, g))
+        .collect();
+    if let Some(path) = &args.records {
+        write_records(path, &results)?;
+    }
+    if args.json {
+        return super::print_json(&Report {
+            kb: &args.retrieval.kb,
+            top_k: args.retrieval.top_k,
+            fuzzy: !args.retrieval.no_fuzzy,
+            benchmarks: &results,
+        });
+    }
+    print!("{}", render_table(&results));
+    Ok(())
+}

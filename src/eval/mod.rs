@@ -1,0 +1,47 @@
+//! Evaluation: gold readers, metrics and the run of several systems over the same candidates.
+//!
+//! In: gold files (ELEVANT `.benchmark.jsonl`, GERBIL NIF `.ttl`), a KB, a retriever and the
+//! systems to compare (any [`Scorer`]). Out: per benchmark, KB coverage of the gold entities,
+//! candidate recall@k, gold-mention disambiguation (in-KB precision/recall/F1, NIL handling) and
+//! end-to-end linking (the system's own mentions, exact span match), every figure with its
+//! counts, plus per-mention records for slicing and reports. Which gold labels are scored is
+//! decided once, in [`gold`].
+//!
+//! [`Scorer`]: crate::disambiguate::Scorer
+
+mod elevant;
+mod error;
+mod evaluate;
+pub mod gold;
+pub mod metrics;
+mod nif;
+mod records;
+mod table;
+
+use std::path::Path;
+
+pub use elevant::{parse_line as parse_elevant_line, read_elevant};
+pub use error::EvalError;
+pub use evaluate::{
+    evaluate, BenchmarkResult, Coverage, Disambiguation, LinkedRecord, MentionRecord, Prediction,
+    RecallAt, RecordCandidate, SystemResult, RECALL_KS,
+};
+pub use gold::{GoldDocument, GoldEntity, GoldMention, GoldSet, LabelCounts};
+pub use nif::{parse_nif, read_nif};
+pub use records::write_records;
+pub use table::render_table;
+
+/// Reads a gold file by its extension: `.jsonl` is ELEVANT, `.ttl` is NIF Turtle.
+pub fn read_gold(path: &Path) -> Result<GoldSet, EvalError> {
+    let name = path.to_string_lossy().to_lowercase();
+    if name.ends_with(".jsonl") {
+        read_elevant(path)
+    } else if name.ends_with(".ttl") {
+        read_nif(path)
+    } else {
+        Err(EvalError::BadInput {
+            path: path.to_path_buf(),
+            message: "unknown gold format: expected .jsonl (ELEVANT) or .ttl (NIF Turtle)".into(),
+        })
+    }
+}

@@ -1,0 +1,136 @@
+//! `tailor eval` run as a user would: the default KB against the real KORE50 gold.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const KORE50: &str = "../shared/data/eval/elevant/kore50.benchmark.jsonl";
+
+fn share(v: &Value) -> f64 {
+    v["share"].as_f64().expect("share")
+}
+
+#[test]
+fn eval_kore50_with_the_default_kb() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .args([
+            "-q",
+            "eval",
+            "--kb",
+            "kb/default",
+            "--gold",
+            KORE50,
+            "--json",
+        ])
+        .arg("--records")
+        .arg(&records)
+        .output()
+        .expect("run tailor");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let b = &report["benchmarks"][0];
+    assert_eq!(b["name"], "kore50");
+    assert_eq!(b["documents"], 50);
+    assert_eq!(b["labels"]["scored_entities"], 143);
+
+    let coverage = &b["coverage"]["mentions"];
+    assert_eq!(coverage["total"], 143);
+    let in_kb = coverage["hits"].as_u64().unwrap();
+    assert!((60..=143).contains(&in_kb), "coverage {coverage}");
+
+    let recall: Vec<(u64, f64, u64)> = b["recall_at"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["k"].as_u64().unwrap(),
+                share(r),
+                r["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(recall.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 5, 30]);
+    assert!(
+        recall.iter().all(|r| r.2 == in_kb),
+        "recall over in-KB gold"
+    );
+    assert!(recall[0].1 <= recall[1].1 && recall[1].1 <= recall[2].1);
+    assert!(recall[2].1 > 0.5, "recall@30 {recall:?}");
+
+    let prior = &b["systems"][0];
+    assert_eq!(prior["name"], "prior");
+    let gm = &prior["disambiguation"]["in_kb"];
+    let (tp, fp, fn_) = (
+        gm["tp"].as_u64().unwrap(),
+        gm["fp"].as_u64().unwrap(),
+        gm["fn"].as_u64().unwrap(),
+    );
+    assert_eq!(tp + fn_, in_kb, "every in-KB gold mention is a tp or a fn");
+    let precision = gm["precision"].as_f64().unwrap();
+    assert!((precision - tp as f64 / (tp + fp) as f64).abs() < 1e-9);
+    // KORE50 is built to defeat the prior: well above chance, well below perfect.
+    let accuracy = gm["recall"].as_f64().unwrap();
+    assert!((0.25..0.9).contains(&accuracy), "prior accuracy {accuracy}");
+    // A system only ever picks a candidate, so it cannot be right more often than retrieval.
+    assert!(
+        accuracy <= recall[2].1 + 1e-9,
+        "accuracy {accuracy} > recall@30"
+    );
+
+    let e2e = &prior["end_to_end"];
+    let e2e_f1 = e2e["f1"].as_f64().unwrap();
+    assert!((0.1..0.9).contains(&e2e_f1), "end-to-end {e2e}");
+    assert_eq!(
+        e2e["tp"].as_u64().unwrap() + e2e["fn"].as_u64().unwrap(),
+        143,
+        "end-to-end recall is over all gold entity mentions"
+    );
+
+    // One record per scored gold mention, agreeing with the summary.
+    let lines: Vec<Value> = std::fs::read_to_string(&records)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 143);
+    let correct = lines
+        .iter()
+        .filter(|r| r["gold"]["id"] == r["predictions"][0][1]["entity"])
+        .count() as u64;
+    assert_eq!(correct, tp);
+    assert_eq!(
+        lines.iter().filter(|r| r["gold_in_kb"] == true).count() as u64,
+        in_kb
+    );
+}
+
+#[test]
+fn eval_names_the_bad_gold_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("broken.benchmark.jsonl");
+    std::fs::write(
+        &gold,
+        "{\"id\": 0, \"text\": \"Paris\", \"labels\": [{\"id\": 0, \"span\": [0, 9], \
+         \"entity_id\": \"Q90\"}]}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .args(["-q", "eval", "--kb", "kb/default", "--gold"])
+        .arg(&gold)
+        .output()
+        .expect("run tailor");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.benchmark.jsonl") && err.contains("line 1"),
+        "{err}"
+    );
+    assert!(err.contains("labels[0].span"), "{err}");
+}
