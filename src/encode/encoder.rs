@@ -16,7 +16,7 @@ use super::batching::{batches, Batch};
 use super::error::{EncodeError, Result};
 use super::model_dir::ModelFiles;
 use super::pooling::mean_pool_batch;
-use super::states::TokenStates;
+use super::states::{MentionVectors, TokenStates};
 use super::tokenize::TextTokenizer;
 
 /// How texts are cut and grouped.
@@ -145,20 +145,34 @@ impl Encoder {
 
     /// The sentence vector of `text` and one vector per mention span (character offsets),
     /// all from a single encoder pass; see [`TokenStates::span_vector`] for truncated spans.
-    pub fn mention_vectors(
+    pub fn mention_vectors(&self, text: &str, spans: &[(usize, usize)]) -> Result<MentionVectors> {
+        let mut out = self.mention_vectors_batch(&[text], &[spans.to_vec()])?;
+        Ok(out.pop().expect("one text in, one out"))
+    }
+
+    /// [`Encoder::mention_vectors`] for many texts at once, batched by length; `spans[i]`
+    /// holds the mentions of `texts[i]`.
+    pub fn mention_vectors_batch(
         &self,
-        text: &str,
-        spans: &[(usize, usize)],
-    ) -> Result<(Vec<f32>, Vec<Option<Vec<f32>>>)> {
-        let states = self
-            .token_states(&[text])?
-            .pop()
-            .expect("one text in, one out");
-        let mentions = spans
+        texts: &[&str],
+        spans: &[Vec<(usize, usize)>],
+    ) -> Result<Vec<MentionVectors>> {
+        assert_eq!(texts.len(), spans.len(), "one span list per text");
+        let states = self.token_states(texts)?;
+        states
             .iter()
-            .map(|&(start, end)| states.span_vector(start, end))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((states.sentence_vector(), mentions))
+            .zip(spans)
+            .map(|(states, spans)| {
+                let mentions = spans
+                    .iter()
+                    .map(|&(start, end)| states.span_vector(start, end))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(MentionVectors {
+                    sentence: states.sentence_vector(),
+                    mentions,
+                })
+            })
+            .collect()
     }
 
     fn batches(&self, tokens: &[super::tokenize::Tokens]) -> Result<Vec<Batch>> {

@@ -23,5 +23,5 @@ pub use encoder::{Encoder, EncoderOptions};
 pub use error::EncodeError;
 pub use fetch::{fetch, FetchOptions, FetchReport, DEFAULT_PACKAGE};
 pub use model_dir::{resolve, DEFAULT_ENCODER_DIR, ENCODER_ENV, REQUIRED_FILES};
-pub use states::TokenStates;
+pub use states::{MentionVectors, TokenStates};
 pub use tokenize::{TextTokenizer, Tokens};

@@ -7,6 +7,14 @@
 use super::error::{EncodeError, Result};
 use super::pooling::mean_pool_rows;
 
+/// The vectors of one text and of the mentions in it, all unit length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MentionVectors {
+    pub sentence: Vec<f32>,
+    /// One per requested span, in request order; `None` for a span past the truncation point.
+    pub mentions: Vec<Option<Vec<f32>>>,
+}
+
 /// Final-layer states of one text's tokens (special tokens included, no padding).
 #[derive(Debug, Clone)]
 pub struct TokenStates {
