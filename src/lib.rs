@@ -4,6 +4,7 @@
 //! [`pipeline`] reads the declarative run configs that drive the stages.
 
 pub mod disambiguate;
+pub mod embed;
 pub mod kb;
 pub mod link;
 pub mod pipeline;

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod candidates;
+mod embed;
 mod ingest;
 mod kb;
 mod link;
@@ -36,6 +37,8 @@ pub enum Command {
     Candidates(candidates::CandidatesArgs),
     /// Link the mentions of a corpus to KB entities.
     Link(link::LinkArgs),
+    /// Train KG embeddings (TransE, hyperbolic) or evaluate them on link prediction.
+    Embed(embed::EmbedArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kb(cmd) => kb::run(cmd),
         Command::Candidates(args) => candidates::run(args),
         Command::Link(args) => link::run(args),
+        Command::Embed(args) => embed::run(args),
     }
 }
 
