@@ -134,16 +134,24 @@ fn device(arg: DeviceArg) -> Result<Device> {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let Some(out) = a.out.clone() else { bail!("--out is required") };
+    let Some(out) = a.out.clone() else {
+        bail!("--out is required")
+    };
     let start = Instant::now();
     let data = match &a.train {
         Some(t) => TripleData::from_files(t, a.valid.as_deref(), a.test.as_deref())?,
-        None => TripleData::from_kb(&a.kb).with_context(|| format!("loading KB {}", a.kb.display()))?,
+        None => {
+            TripleData::from_kb(&a.kb).with_context(|| format!("loading KB {}", a.kb.display()))?
+        }
     };
     tracing::info!(
-        entities = data.entities.len(), relations = data.relations.len(),
-        train = data.train.len(), valid = data.valid.len(), test = data.test.len(),
-        seconds = format!("{:.2}", start.elapsed().as_secs_f64()), "triples loaded"
+        entities = data.entities.len(),
+        relations = data.relations.len(),
+        train = data.train.len(),
+        valid = data.valid.len(),
+        test = data.test.len(),
+        seconds = format!("{:.2}", start.elapsed().as_secs_f64()),
+        "triples loaded"
     );
     let hyper = a.model == ModelKind::Hyperbolic;
     let margin = a.margin.unwrap_or(match (hyper, a.loss) {
@@ -155,7 +163,11 @@ fn train(a: TrainArgs) -> Result<()> {
         model: a.model,
         dim: a.dim,
         norm: a.norm,
-        loss: Loss { kind: a.loss, margin, temperature: a.temperature },
+        loss: Loss {
+            kind: a.loss,
+            margin,
+            temperature: a.temperature,
+        },
         negatives: a.negatives,
         corruption: a.corruption,
         filtered_negatives: a.filtered_negatives,
@@ -183,7 +195,12 @@ fn train(a: TrainArgs) -> Result<()> {
         let t = Instant::now();
         let filter = embed::filter_from(&[&data.train, &data.valid, &data.test]);
         let m = embed::evaluate(&params.view(), &data.test, &filter);
-        tracing::info!(mrr = m.mrr, hits10 = m.hits10, seconds = format!("{:.2}", t.elapsed().as_secs_f64()), "test");
+        tracing::info!(
+            mrr = m.mrr,
+            hits10 = m.hits10,
+            seconds = format!("{:.2}", t.elapsed().as_secs_f64()),
+            "test"
+        );
         manifest.metrics.insert("test".into(), m);
     }
     embed::save(&out, &params, &data, &manifest)?;
@@ -200,8 +217,12 @@ fn train(a: TrainArgs) -> Result<()> {
 
 fn eval(a: EvalArgs) -> Result<()> {
     let emb = Embeddings::load(&a.embeddings)?;
-    let entities: HashMap<&str, u32> =
-        emb.entity_ids().iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+    let entities: HashMap<&str, u32> = emb
+        .entity_ids()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
     let relations: HashMap<&str, u32> = emb
         .relation_ids()
         .iter()
@@ -219,7 +240,10 @@ fn eval(a: EvalArgs) -> Result<()> {
     let filter = embed::filter_from(&refs);
     let t = Instant::now();
     let m = embed::evaluate(&emb.view(), &test, &filter);
-    tracing::info!(seconds = format!("{:.2}", t.elapsed().as_secs_f64()), "evaluated");
+    tracing::info!(
+        seconds = format!("{:.2}", t.elapsed().as_secs_f64()),
+        "evaluated"
+    );
     if a.json {
         crate::cli::print_json(&m)
     } else {

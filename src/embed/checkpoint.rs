@@ -14,15 +14,41 @@ pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> 
     let (ew, rw) = (p.entity.width, p.relation.width);
     let curv = [p.curvature_raw, p.curvature_g2];
     let tables = [
-        Named { name: "entity", shape: vec![p.entity.rows(), ew], values: &p.entity.data },
-        Named { name: "entity_g2", shape: vec![p.entity.rows(), ew], values: &p.entity.g2 },
-        Named { name: "relation", shape: vec![p.relation.rows(), rw], values: &p.relation.data },
-        Named { name: "relation_g2", shape: vec![p.relation.rows(), rw], values: &p.relation.g2 },
-        Named { name: "curvature", shape: vec![1, 2], values: &curv },
+        Named {
+            name: "entity",
+            shape: vec![p.entity.rows(), ew],
+            values: &p.entity.data,
+        },
+        Named {
+            name: "entity_g2",
+            shape: vec![p.entity.rows(), ew],
+            values: &p.entity.g2,
+        },
+        Named {
+            name: "relation",
+            shape: vec![p.relation.rows(), rw],
+            values: &p.relation.data,
+        },
+        Named {
+            name: "relation_g2",
+            shape: vec![p.relation.rows(), rw],
+            values: &p.relation.g2,
+        },
+        Named {
+            name: "curvature",
+            shape: vec![1, 2],
+            values: &curv,
+        },
     ];
     let mut meta = HashMap::new();
-    meta.insert("config".into(), serde_json::to_string(cfg).expect("config serializes"));
-    meta.insert("state".into(), serde_json::to_string(state).expect("state serializes"));
+    meta.insert(
+        "config".into(),
+        serde_json::to_string(cfg).expect("config serializes"),
+    );
+    meta.insert(
+        "state".into(),
+        serde_json::to_string(state).expect("state serializes"),
+    );
     meta.insert("relations".into(), p.relations.to_string());
     tensors::write(&tmp, &tables, meta)?;
     std::fs::rename(&tmp, path).map_err(|e| EmbedError::io(path, e))
@@ -40,11 +66,15 @@ pub fn read(
         path: path.to_path_buf(),
         message,
     };
-    let saved: TrainConfig = serde_json::from_str(f.meta(path, "config")?)
-        .map_err(|e| bad(format!("config: {e}")))?;
-    let state: TrainState = serde_json::from_str(f.meta(path, "state")?)
-        .map_err(|e| bad(format!("state: {e}")))?;
-    if (TrainConfig { epochs: cfg.epochs, ..saved.clone() }) != *cfg {
+    let saved: TrainConfig =
+        serde_json::from_str(f.meta(path, "config")?).map_err(|e| bad(format!("config: {e}")))?;
+    let state: TrainState =
+        serde_json::from_str(f.meta(path, "state")?).map_err(|e| bad(format!("state: {e}")))?;
+    if (TrainConfig {
+        epochs: cfg.epochs,
+        ..saved.clone()
+    }) != *cfg
+    {
         return Err(bad(format!(
             "written with other settings; resume with the same flags (saved: {})",
             serde_json::to_string(&saved).unwrap_or_default()
@@ -62,7 +92,9 @@ pub fn read(
         data: f.take(path, "relation", rw)?,
         g2: f.take(path, "relation_g2", rw)?,
     };
-    if entity.rows() != entities || relation.rows() != super::model::relation_rows(cfg.model, relations) {
+    if entity.rows() != entities
+        || relation.rows() != super::model::relation_rows(cfg.model, relations)
+    {
         return Err(bad("table sizes do not match the training data".into()));
     }
     let curv = f.take(path, "curvature", 2)?;

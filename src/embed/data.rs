@@ -193,7 +193,13 @@ fn for_each_triple(
             (Some(h), Some(r), Some(t)) => (h, r, t),
             (None, _, _) => return Err(bad(line_no, "head", "missing")),
             (_, None, _) => return Err(bad(line_no, "relation", "missing")),
-            _ => return Err(bad(line_no, "tail", "missing (expected 3 tab-separated fields)")),
+            _ => {
+                return Err(bad(
+                    line_no,
+                    "tail",
+                    "missing (expected 3 tab-separated fields)",
+                ))
+            }
         };
         if parts.next().is_some() {
             return Err(bad(line_no, "tail", "more than 3 tab-separated fields"));
@@ -212,7 +218,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("train.txt");
         std::fs::write(&p, "a\tr\tb\r\nc\tr\n").unwrap();
-        let err = TripleData::from_files(&p, None, None).unwrap_err().to_string();
+        let err = TripleData::from_files(&p, None, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("train.txt:2: tail"), "{err}");
     }
 

@@ -26,7 +26,10 @@ pub enum EmbedError {
 
     /// A training or evaluation setting that cannot work (zero dimension, no triples, ...).
     #[error("{field}: {message}")]
-    Config { field: &'static str, message: String },
+    Config {
+        field: &'static str,
+        message: String,
+    },
 
     #[error(transparent)]
     Kb(#[from] crate::kb::KbError),

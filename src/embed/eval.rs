@@ -9,7 +9,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::data::Row;
-use super::model::{expmap0, hyperbolic_dist2, hyperbolic_query, transe_dist, ModelKind, ModelView};
+use super::model::{
+    expmap0, hyperbolic_dist2, hyperbolic_query, transe_dist, ModelKind, ModelView,
+};
 
 /// Filtered ranking metrics over both directions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -126,7 +128,10 @@ fn candidate_points(view: &ModelView) -> Points {
     ball.par_chunks_mut(d)
         .zip(view.entity.par_chunks(d))
         .for_each(|(o, v)| expmap0(v, view.curvature, o));
-    let norm2 = ball.chunks(d).map(|p| p.iter().map(|x| x * x).sum()).collect();
+    let norm2 = ball
+        .chunks(d)
+        .map(|p| p.iter().map(|x| x * x).sum())
+        .collect();
     Points { ball, norm2 }
 }
 
@@ -156,7 +161,11 @@ fn distances(
             let row = if head { r + view.relations as u32 } else { r };
             hyperbolic_query(a, view.relation_row(row), view.curvature, q);
             let qq: f32 = q.iter().map(|x| x * x).sum();
-            for ((o, y), &yy) in out.iter_mut().zip(points.ball.chunks_exact(d)).zip(&points.norm2) {
+            for ((o, y), &yy) in out
+                .iter_mut()
+                .zip(points.ball.chunks_exact(d))
+                .zip(&points.norm2)
+            {
                 let qy: f32 = q.iter().zip(y).map(|(a, b)| a * b).sum();
                 *o = hyperbolic_dist2(qy, qq, yy, view.curvature);
             }

@@ -41,7 +41,10 @@ pub fn apply(table: &mut Table, rows: &[u32], grads: &[f32], lr: f32) {
     let w = table.width;
     debug_assert_eq!(rows.len() * w, grads.len());
     let n_rows = table.rows();
-    assert!(rows.iter().all(|&r| (r as usize) < n_rows), "slot row out of range");
+    assert!(
+        rows.iter().all(|&r| (r as usize) < n_rows),
+        "slot row out of range"
+    );
     let parts = rayon::current_num_threads().max(1) as u32;
     let ptr = SharedMut(table.data.as_mut_ptr(), table.g2.as_mut_ptr());
     let ptr = &ptr;

@@ -208,7 +208,10 @@ fn hyperbolic_batch(
         (b, 2 * d),
         device,
     )?)?;
-    let raw = Var::from_tensor(&Tensor::new(&[super::model::curvature_raw(view.curvature)], device)?)?;
+    let raw = Var::from_tensor(&Tensor::new(
+        &[super::model::curvature_raw(view.curvature)],
+        device,
+    )?)?;
 
     let d2 = hyperbolic_forward(ent.as_tensor(), rel.as_tensor(), raw.as_tensor(), d)?;
     let dist: Vec<Vec<f32>> = d2.to_vec2()?;

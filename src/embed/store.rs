@@ -84,12 +84,24 @@ struct Lookup {
 
 impl Lookup {
     fn new(ids: Vec<String>, width: usize, vectors: Vec<f32>, tangent: Option<Vec<f32>>) -> Self {
-        let index = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
-        Lookup { ids, index, width, vectors, tangent }
+        let index = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
+        Lookup {
+            ids,
+            index,
+            width,
+            vectors,
+            tangent,
+        }
     }
 
     fn row<'a>(&self, table: &'a [f32], id: &str) -> Option<&'a [f32]> {
-        self.index.get(id).map(|&i| &table[i * self.width..][..self.width])
+        self.index
+            .get(id)
+            .map(|&i| &table[i * self.width..][..self.width])
     }
 }
 
@@ -128,7 +140,11 @@ impl Embeddings {
 
     /// The Euclidean (tangent-space) vector of an entity.
     pub fn entity_tangent(&self, id: &str) -> Option<&[f32]> {
-        let t = self.entities.tangent.as_ref().unwrap_or(&self.entities.vectors);
+        let t = self
+            .entities
+            .tangent
+            .as_ref()
+            .unwrap_or(&self.entities.vectors);
         self.entities.row(t, id)
     }
 
@@ -167,8 +183,16 @@ impl Embeddings {
     /// All Euclidean (tangent) entity vectors as one `[entities, dim]` tensor, for a model's
     /// `index_select`.
     pub fn entity_tensor(&self, device: &Device) -> Result<Tensor> {
-        let t = self.entities.tangent.as_ref().unwrap_or(&self.entities.vectors);
-        Ok(Tensor::from_slice(t, (self.entities.ids.len(), self.dim()), device)?)
+        let t = self
+            .entities
+            .tangent
+            .as_ref()
+            .unwrap_or(&self.entities.vectors);
+        Ok(Tensor::from_slice(
+            t,
+            (self.entities.ids.len(), self.dim()),
+            device,
+        )?)
     }
 
     /// The scoring view evaluation needs.
@@ -177,7 +201,11 @@ impl Embeddings {
             kind: self.kind(),
             norm: self.manifest.norm,
             dim: self.dim(),
-            entity: self.entities.tangent.as_ref().unwrap_or(&self.entities.vectors),
+            entity: self
+                .entities
+                .tangent
+                .as_ref()
+                .unwrap_or(&self.entities.vectors),
             relation: &self.relations.vectors,
             relations: self.manifest.relations,
             curvature: self.manifest.curvature.unwrap_or(1.0),
@@ -195,7 +223,10 @@ impl Embeddings {
         if manifest.format_version != FORMAT_VERSION {
             return Err(EmbedError::BadStore {
                 path,
-                message: format!("format version {}, expected {FORMAT_VERSION}", manifest.format_version),
+                message: format!(
+                    "format version {}, expected {FORMAT_VERSION}",
+                    manifest.format_version
+                ),
             });
         }
         let d = manifest.dim;
@@ -212,21 +243,42 @@ impl Embeddings {
 
 fn read_lookup(path: &Path, width: usize, tangent: bool) -> Result<Lookup> {
     let mut f = tensors::read(path)?;
-    let ids: Vec<String> = f.meta(path, "ids")?.split('\n').filter(|s| !s.is_empty()).map(String::from).collect();
+    let ids: Vec<String> = f
+        .meta(path, "ids")?
+        .split('\n')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     let vectors = f.take(path, "vectors", width)?;
-    let tangent = if tangent { Some(f.take(path, "tangent", width)?) } else { None };
+    let tangent = if tangent {
+        Some(f.take(path, "tangent", width)?)
+    } else {
+        None
+    };
     if vectors.len() != ids.len() * width {
         return Err(EmbedError::BadStore {
             path: path.to_path_buf(),
-            message: format!("{} ids for {} rows", ids.len(), vectors.len() / width.max(1)),
+            message: format!(
+                "{} ids for {} rows",
+                ids.len(),
+                vectors.len() / width.max(1)
+            ),
         });
     }
     Ok(Lookup::new(ids, width, vectors, tangent))
 }
 
 /// Writes the output directory for trained `params`, replacing `dir` whole.
-pub fn save(dir: &Path, params: &Params, data: &TripleData, manifest: &EmbedManifest) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn save(
+    dir: &Path,
+    params: &Params,
+    data: &TripleData,
+    manifest: &EmbedManifest,
+) -> Result<()> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| EmbedError::io(parent, e))?;
     let staging = tempfile::Builder::new()
         .prefix(".embed-")
@@ -248,20 +300,45 @@ pub fn save(dir: &Path, params: &Params, data: &TripleData, manifest: &EmbedMani
         Some(b) => (b.as_slice(), Some(view.entity)),
         None => (view.entity, None),
     };
-    write_lookup(&s.join("entities.safetensors"), &data.entities, d, vectors, tangent)?;
+    write_lookup(
+        &s.join("entities.safetensors"),
+        &data.entities,
+        d,
+        vectors,
+        tangent,
+    )?;
 
-    let types: Vec<String> = data.types.iter().map(|&t| data.entities[t as usize].clone()).collect();
+    let types: Vec<String> = data
+        .types
+        .iter()
+        .map(|&t| data.entities[t as usize].clone())
+        .collect();
     let pick = |table: &[f32]| -> Vec<f32> {
-        data.types.iter().flat_map(|&t| table[t as usize * d..][..d].iter().copied()).collect()
+        data.types
+            .iter()
+            .flat_map(|&t| table[t as usize * d..][..d].iter().copied())
+            .collect()
     };
     let type_tangent = tangent.map(pick);
-    write_lookup(&s.join("types.safetensors"), &types, d, &pick(vectors), type_tangent.as_deref())?;
+    write_lookup(
+        &s.join("types.safetensors"),
+        &types,
+        d,
+        &pick(vectors),
+        type_tangent.as_deref(),
+    )?;
 
     let mut rel_ids = data.relations.clone();
     if hyper {
         rel_ids.extend(data.relations.iter().map(|r| format!("{r}/inverse")));
     }
-    write_lookup(&s.join("relations.safetensors"), &rel_ids, view.relation_width(), view.relation, None)?;
+    write_lookup(
+        &s.join("relations.safetensors"),
+        &rel_ids,
+        view.relation_width(),
+        view.relation,
+        None,
+    )?;
 
     let path = s.join(MANIFEST);
     let json = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
@@ -270,10 +347,24 @@ pub fn save(dir: &Path, params: &Params, data: &TripleData, manifest: &EmbedMani
     Ok(())
 }
 
-fn write_lookup(path: &Path, ids: &[String], width: usize, vectors: &[f32], tangent: Option<&[f32]>) -> Result<()> {
-    let mut tables = vec![Named { name: "vectors", shape: vec![ids.len(), width], values: vectors }];
+fn write_lookup(
+    path: &Path,
+    ids: &[String],
+    width: usize,
+    vectors: &[f32],
+    tangent: Option<&[f32]>,
+) -> Result<()> {
+    let mut tables = vec![Named {
+        name: "vectors",
+        shape: vec![ids.len(), width],
+        values: vectors,
+    }];
     if let Some(t) = tangent {
-        tables.push(Named { name: "tangent", shape: vec![ids.len(), width], values: t });
+        tables.push(Named {
+            name: "tangent",
+            shape: vec![ids.len(), width],
+            values: t,
+        });
     }
     let meta = HashMap::from([("ids".to_string(), ids.join("\n"))]);
     tensors::write(path, &tables, meta)

@@ -27,7 +27,12 @@ pub fn write(path: &Path, tables: &[Named], metadata: HashMap<String, String>) -
     let views = tables
         .iter()
         .zip(&bytes)
-        .map(|(t, b)| Ok((t.name, TensorView::new(Dtype::F32, t.shape.clone(), b).map_err(err)?)))
+        .map(|(t, b)| {
+            Ok((
+                t.name,
+                TensorView::new(Dtype::F32, t.shape.clone(), b).map_err(err)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     safetensors::serialize_to_file(views, Some(metadata), path).map_err(err)
 }
@@ -79,15 +84,20 @@ impl Loaded {
             .remove(name)
             .ok_or_else(|| bad(format!("no table {name}")))?;
         if shape.len() != 2 || shape[1] != width {
-            return Err(bad(format!("table {name} has shape {shape:?}, expected [_, {width}]")));
+            return Err(bad(format!(
+                "table {name} has shape {shape:?}, expected [_, {width}]"
+            )));
         }
         Ok(values)
     }
 
     pub fn meta(&self, path: &Path, key: &str) -> Result<&str> {
-        self.metadata.get(key).map(String::as_str).ok_or_else(|| EmbedError::BadStore {
-            path: path.to_path_buf(),
-            message: format!("no metadata field {key}"),
-        })
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| EmbedError::BadStore {
+                path: path.to_path_buf(),
+                message: format!("no metadata field {key}"),
+            })
     }
 }

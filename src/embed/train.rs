@@ -75,7 +75,9 @@ impl Params {
                 (u(entities * d), u(rows * rw))
             }
             ModelKind::Hyperbolic => {
-                let e = (0..entities * d).map(|_| rng.random_range(-0.1..0.1)).collect();
+                let e = (0..entities * d)
+                    .map(|_| rng.random_range(-0.1..0.1))
+                    .collect();
                 let mut r = vec![0.0; rows * rw];
                 for row in r.chunks_mut(rw) {
                     for (i, x) in row.iter_mut().enumerate() {
@@ -152,14 +154,30 @@ impl Trainer<'_> {
         let (mut params, mut state) = match (&self.checkpoint, resume) {
             (Some(p), true) if p.exists() => {
                 let (params, state) = checkpoint::read(p, cfg, ne, nr)?;
-                tracing::info!(epochs_done = state.epochs_done, "resuming from {}", p.display());
+                tracing::info!(
+                    epochs_done = state.epochs_done,
+                    "resuming from {}",
+                    p.display()
+                );
                 (params, state)
             }
             _ => (Params::init(cfg, ne, nr), TrainState::default()),
         };
 
-        let sampler = Sampler::new(&self.data.train, ne, nr, cfg.corruption, cfg.filtered_negatives);
-        let valid: Vec<Row> = self.data.valid.iter().take(cfg.valid_sample).copied().collect();
+        let sampler = Sampler::new(
+            &self.data.train,
+            ne,
+            nr,
+            cfg.corruption,
+            cfg.filtered_negatives,
+        );
+        let valid: Vec<Row> = self
+            .data
+            .valid
+            .iter()
+            .take(cfg.valid_sample)
+            .copied()
+            .collect();
         let filter = filter_from(&[&self.data.train, &self.data.valid]);
         let mut order: Vec<Row> = self.data.train.clone();
         let mut grads = Grads::default();
@@ -183,7 +201,8 @@ impl Trainer<'_> {
                     state.evals_without_gain = 0;
                 } else {
                     state.evals_without_gain += 1;
-                    state.stopped_early = cfg.patience > 0 && state.evals_without_gain >= cfg.patience;
+                    state.stopped_early =
+                        cfg.patience > 0 && state.evals_without_gain >= cfg.patience;
                 }
             }
             if let Some(p) = &self.checkpoint {
@@ -218,7 +237,14 @@ impl Trainer<'_> {
                 first_chunk: b as u64 * chunks_per_batch,
                 negatives: cfg.negatives,
             };
-            batch(&params.view(), &cfg.loss, sampler, &spec, &self.device, grads)?;
+            batch(
+                &params.view(),
+                &cfg.loss,
+                sampler,
+                &spec,
+                &self.device,
+                grads,
+            )?;
             apply(&mut params.entity, &grads.ent_rows, &grads.ent, cfg.lr);
             apply(&mut params.relation, &grads.rel_rows, &grads.rel, cfg.lr);
             if params.model == ModelKind::Hyperbolic {
@@ -245,8 +271,11 @@ impl Trainer<'_> {
             valid: None,
         };
         tracing::info!(
-            epoch, loss = record.loss, seconds = format!("{seconds:.2}"),
-            triples_per_s = format!("{:.0}", record.triples_per_s), "epoch done"
+            epoch,
+            loss = record.loss,
+            seconds = format!("{seconds:.2}"),
+            triples_per_s = format!("{:.0}", record.triples_per_s),
+            "epoch done"
         );
         Ok(record)
     }
@@ -284,6 +313,9 @@ fn check(cfg: &TrainConfig, data: &TripleData) -> Result<()> {
 /// The checkpoint path used for an output directory: beside it, so the output can be replaced
 /// whole while the checkpoint survives for `--resume`.
 pub fn checkpoint_path(out: &Path) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     out.with_file_name(format!("{name}.checkpoint.safetensors"))
 }
