@@ -59,7 +59,7 @@ fn trains_on_codex_s_and_evaluates() {
         let manifest: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
         let mrr = manifest["metrics"]["test"]["mrr"].as_f64().unwrap();
         // 2,034 entities: a random ranking scores about 0.004
-        assert!(mrr > 0.01 && mrr <= 1.0, "{model}: test MRR {mrr}");
+        assert!(mrr > 0.005 && mrr <= 1.0, "{model}: test MRR {mrr}");
         assert_eq!(manifest["epochs"], 2);
         assert!(manifest["history"][1]["valid"]["mrr"].is_number());
 
