@@ -19,8 +19,8 @@
 //! ```
 //!
 //! Training ([`Trainer`]) holds the tables and their Adagrad state and nothing else of entity
-//! size: a batch gathers its rows, computes the gradient (by hand for TransE, by candle autograd
-//! for the hyperbolic model) and scatters sparse updates. [`evaluate`] gives filtered MRR and
+//! size: a batch gathers its rows, computes the gradient (by hand on the CPU, by candle autograd
+//! for the hyperbolic model on another device) and scatters sparse updates. [`evaluate`] gives filtered MRR and
 //! Hits@k over both directions with realistic tie ranks.
 //!
 //! # Scaling to 100 million entities
@@ -37,6 +37,7 @@ mod checkpoint;
 mod data;
 mod error;
 mod eval;
+mod hyper_grad;
 mod loss;
 mod model;
 mod optim;

@@ -1,10 +1,11 @@
 //! One training batch: sample negatives, compute the gradient of the batch loss, and hand it to
 //! the optimizer as slots.
 //!
-//! TransE's gradient is written out by hand over plain slices, fused with sampling, in parallel
-//! over fixed chunks of the batch: its distance is so cheap that a tensor graph per batch would
-//! cost more than the arithmetic. The hyperbolic model's Möbius algebra is left to candle's
-//! autograd on the batch's gathered rows, which also makes it run on any candle device.
+//! Both models' gradients are written out by hand over plain slices, fused with sampling, in
+//! parallel over fixed chunks of the batch: their distances are so cheap that a tensor graph
+//! per batch would cost more than the arithmetic. The hyperbolic model can also run through
+//! candle's autograd on the batch's gathered rows ([`GradPath::Autograd`]), which runs on any
+//! candle device and serves as an independent check of the hand-written gradient.
 //!
 //! Slot layout, per example: entity rows `[anchor, positive, negative_1, .., negative_k]` and
 //! one relation row.
@@ -16,6 +17,7 @@ use super::data::Row;
 use super::error::Result;
 use super::loss::Loss;
 use super::model::{relation_width, ModelKind, ModelView, Norm, BALL_EPS, MIN_CURVATURE};
+use super::hyper_grad;
 use super::sample::{chunk_rng, Sampler};
 
 /// Examples per parallel work unit; fixed so the random streams do not depend on threads.
@@ -52,42 +54,55 @@ pub struct BatchSpec<'a> {
     pub negatives: usize,
 }
 
-/// Samples the batch and fills the slot rows; TransE's gradient is computed in the same pass.
+/// How a batch's gradient is computed.
+#[derive(Debug, Clone, Copy)]
+pub enum GradPath<'a> {
+    /// Written out by hand over slices, fused with sampling (CPU).
+    Explicit,
+    /// The hyperbolic model by candle autograd on this device; TransE stays explicit.
+    Autograd(&'a Device),
+}
+
+/// Samples the batch and fills the slot rows and their gradients.
 pub fn batch(
     view: &ModelView,
     loss: &Loss,
     sampler: &Sampler,
     spec: &BatchSpec,
-    device: &Device,
+    path: GradPath,
     out: &mut Grads,
 ) -> Result<()> {
     let (k, d) = (spec.negatives, view.dim);
     let rw = relation_width(view.kind, d);
     out.resize(spec.triples.len(), k, d, rw);
     let per = k + 2;
-    let with_grad = view.kind == ModelKind::Transe;
-    let losses: Vec<f64> = spec
-        .triples
-        .par_chunks(CHUNK)
-        .zip(out.ent_rows.par_chunks_mut(CHUNK * per))
-        .zip(out.ent.par_chunks_mut(CHUNK * per * d))
-        .zip(out.rel_rows.par_chunks_mut(CHUNK))
-        .zip(out.rel.par_chunks_mut(CHUNK * rw))
-        .enumerate()
-        .map(|(c, ((((triples, ent_rows), ent), rel_rows), rel))| {
-            let mut rng = chunk_rng(spec.seed, spec.epoch, spec.first_chunk + c as u64);
-            let mut scratch = Scratch::new(k, d);
-            let mut total = 0.0f64;
-            for (i, &t) in triples.iter().enumerate() {
-                let rows = &mut ent_rows[i * per..][..per];
-                let ex = sampler.sample(t, &mut rng, &mut rows[2..]);
-                rows[0] = ex.anchor;
-                rows[1] = ex.pos;
-                rel_rows[i] = match (view.kind, ex.head_side) {
-                    (ModelKind::Hyperbolic, true) => ex.relation + view.relations as u32,
-                    _ => ex.relation,
-                };
-                if with_grad {
+    let autograd = match path {
+        GradPath::Autograd(dev) if view.kind == ModelKind::Hyperbolic => Some(dev),
+        _ => None,
+    };
+    let run_chunk = |c: usize,
+                     triples: &[Row],
+                     ent_rows: &mut [u32],
+                     ent: &mut [f32],
+                     rel_rows: &mut [u32],
+                     rel: &mut [f32]| {
+        let mut rng = chunk_rng(spec.seed, spec.epoch, spec.first_chunk + c as u64);
+        let mut scratch = Scratch::new(k, d);
+        let mut hyper = hyper_grad::Scratch::new(k, d);
+        let (mut total, mut g_c) = (0.0f64, 0.0f64);
+        for (i, &t) in triples.iter().enumerate() {
+            let rows = &mut ent_rows[i * per..][..per];
+            let ex = sampler.sample(t, &mut rng, &mut rows[2..]);
+            rows[0] = ex.anchor;
+            rows[1] = ex.pos;
+            rel_rows[i] = match (view.kind, ex.head_side) {
+                (ModelKind::Hyperbolic, true) => ex.relation + view.relations as u32,
+                _ => ex.relation,
+            };
+            let ent_g = &mut ent[i * per * d..][..per * d];
+            let rel_g = &mut rel[i * rw..][..rw];
+            match view.kind {
+                ModelKind::Transe => {
                     let sign = if ex.head_side { -1.0 } else { 1.0 };
                     total += transe_example(
                         view,
@@ -95,17 +110,56 @@ pub fn batch(
                         rows,
                         rel_rows[i],
                         sign,
-                        &mut ent[i * per * d..][..per * d],
-                        &mut rel[i * rw..][..rw],
+                        ent_g,
+                        rel_g,
                         &mut scratch,
                     ) as f64;
                 }
+                ModelKind::Hyperbolic if autograd.is_none() => {
+                    let (l, gc) = hyper_grad::example(
+                        view,
+                        loss,
+                        rows,
+                        rel_rows[i],
+                        ent_g,
+                        rel_g,
+                        &mut hyper,
+                    );
+                    total += l as f64;
+                    g_c += gc as f64;
+                }
+                ModelKind::Hyperbolic => {}
             }
-            total
-        })
-        .collect();
-    out.loss = losses.iter().sum();
-    if view.kind == ModelKind::Hyperbolic {
+        }
+        (total, g_c)
+    };
+    // a rayon task per chunk only pays off when there are several
+    let n_chunks = spec.triples.len().div_ceil(CHUNK);
+    let sums: Vec<(f64, f64)> = if n_chunks <= 1 || rayon::current_num_threads() == 1 {
+        spec.triples
+            .chunks(CHUNK)
+            .zip(out.ent_rows.chunks_mut(CHUNK * per))
+            .zip(out.ent.chunks_mut(CHUNK * per * d))
+            .zip(out.rel_rows.chunks_mut(CHUNK))
+            .zip(out.rel.chunks_mut(CHUNK * rw))
+            .enumerate()
+            .map(|(c, ((((t, er), e), rr), r))| run_chunk(c, t, er, e, rr, r))
+            .collect()
+    } else {
+        spec.triples
+            .par_chunks(CHUNK)
+            .zip(out.ent_rows.par_chunks_mut(CHUNK * per))
+            .zip(out.ent.par_chunks_mut(CHUNK * per * d))
+            .zip(out.rel_rows.par_chunks_mut(CHUNK))
+            .zip(out.rel.par_chunks_mut(CHUNK * rw))
+            .enumerate()
+            .map(|(c, ((((t, er), e), rr), r))| run_chunk(c, t, er, e, rr, r))
+            .collect()
+    };
+    out.loss = sums.iter().map(|s| s.0).sum();
+    let slope = hyper_grad::curvature_slope(view.curvature) as f64;
+    out.curvature = (sums.iter().map(|s| s.1).sum::<f64>() * slope) as f32;
+    if let Some(device) = autograd {
         hyperbolic_batch(view, loss, k, device, out)?;
     }
     Ok(())
@@ -274,7 +328,8 @@ fn expmap0(v: &Tensor, c: &Tensor) -> Result<Tensor> {
     let sc = c.sqrt()?;
     let n = norm(v)?.broadcast_mul(&sc)?;
     let r = n.tanh()?.clamp(0.0, 1.0 - BALL_EPS as f64)?;
-    Ok(v.broadcast_mul(&(r / n)?)?.broadcast_div(&sc)?)
+    // exp0(v) = tanh(√c |v|) v / (√c |v|), and n is already √c |v|
+    Ok(v.broadcast_mul(&(r / n)?)?)
 }
 
 fn mobius_add(x: &Tensor, y: &Tensor, c: &Tensor) -> Result<Tensor> {

@@ -8,7 +8,7 @@ use super::eval::{evaluate, filter_from};
 use super::loss::{Loss, LossKind};
 use super::model::{ModelKind, Norm};
 use super::sample::{Corruption, Sampler};
-use super::step::{batch, BatchSpec, Grads};
+use super::step::{batch, BatchSpec, GradPath, Grads};
 use super::train::{Params, TrainConfig, Trainer};
 
 fn config(model: ModelKind, norm: Norm) -> TrainConfig {
@@ -48,6 +48,10 @@ fn tiny() -> Vec<Row> {
 
 /// Batch loss and slot gradients of `params` on `triples`, with fixed negatives.
 fn loss_and_grads(cfg: &TrainConfig, params: &Params, triples: &[Row]) -> Grads {
+    grads_by(cfg, params, triples, GradPath::Explicit)
+}
+
+fn grads_by(cfg: &TrainConfig, params: &Params, triples: &[Row], path: GradPath) -> Grads {
     let sampler = Sampler::new(triples, 6, 2, cfg.corruption, false);
     let spec = BatchSpec {
         triples,
@@ -62,7 +66,7 @@ fn loss_and_grads(cfg: &TrainConfig, params: &Params, triples: &[Row]) -> Grads 
         &cfg.loss,
         &sampler,
         &spec,
-        &Device::Cpu,
+        path,
         &mut g,
     )
     .unwrap();
@@ -123,6 +127,51 @@ fn check_gradients(model: ModelKind, norm: Norm) {
     }
 }
 
+/// `d loss / d raw curvature` by central differences.
+fn curvature_fd(cfg: &TrainConfig, params: &Params, triples: &[Row]) -> f64 {
+    let eps = 1e-2f32;
+    let (mut up, mut dn) = (params.clone(), params.clone());
+    up.curvature_raw += eps;
+    dn.curvature_raw -= eps;
+    (loss_and_grads(cfg, &up, triples).loss - loss_and_grads(cfg, &dn, triples).loss)
+        / (2.0 * eps as f64)
+}
+
+#[test]
+fn hyperbolic_hand_gradient_matches_candle_autograd() {
+    let mut cfg = config(ModelKind::Hyperbolic, Norm::L2);
+    cfg.loss.temperature = 0.0;
+    let triples = tiny();
+    let mut params = Params::init(&cfg, 6, 2);
+    // move away from the initial point, where scales are near 1 and curvature exactly 1
+    for (i, x) in params.entity.data.iter_mut().enumerate() {
+        *x += 0.3 * ((i * 37 % 11) as f32 / 11.0 - 0.5);
+    }
+    for (i, x) in params.relation.data.iter_mut().enumerate() {
+        *x += 0.2 * ((i * 13 % 7) as f32 / 7.0 - 0.5);
+    }
+    params.curvature_raw = super::model::curvature_raw(0.6);
+    let hand = loss_and_grads(&cfg, &params, &triples);
+    let auto = grads_by(&cfg, &params, &triples, GradPath::Autograd(&Device::Cpu));
+    assert!(
+        (hand.loss - auto.loss).abs() < 1e-4 * auto.loss.abs().max(1.0),
+        "{} vs {}",
+        hand.loss,
+        auto.loss
+    );
+    assert_eq!(hand.ent_rows, auto.ent_rows);
+    let close = |a: f32, b: f32| (a - b).abs() <= 1e-3 * a.abs().max(b.abs()) + 1e-4;
+    for (i, (a, b)) in hand.ent.iter().zip(&auto.ent).enumerate() {
+        assert!(close(*a, *b), "entity slot value {i}: hand {a} vs candle {b}");
+    }
+    for (i, (a, b)) in hand.rel.iter().zip(&auto.rel).enumerate() {
+        assert!(close(*a, *b), "relation slot value {i}: hand {a} vs candle {b}");
+    }
+    assert!(close(hand.curvature, auto.curvature), "{} vs {}", hand.curvature, auto.curvature);
+    let fd = curvature_fd(&cfg, &params, &triples);
+    assert!((fd - hand.curvature as f64).abs() < 2e-2 * fd.abs() + 2e-3, "fd {fd}");
+}
+
 #[test]
 fn transe_gradients_match_finite_differences() {
     check_gradients(ModelKind::Transe, Norm::L2);
@@ -157,10 +206,16 @@ fn transe_recovers_a_chain() {
     cfg.dim = 8;
     cfg.loss = Loss {
         kind: LossKind::Margin,
-        margin: 2.0,
+        margin: 1.0,
         temperature: 1.0,
     };
     cfg.epochs = 300;
+    cfg.lr = 0.5;
+
+
+
+
+
     cfg.negatives = 8;
     cfg.batch_size = 16;
     cfg.corruption = Corruption::Uniform;
@@ -174,8 +229,9 @@ fn transe_recovers_a_chain() {
     };
     let (params, _) = trainer.run(false).unwrap();
     let m = evaluate(&params.view(), &data.train, &filter_from(&[&data.train]));
-    // random ranking over 24 entities: mean rank 12.5, MRR about 0.16
-    assert!(m.mean_rank < 4.0 && m.hits10 == 1.0, "{m:?}");
+    // random ranking over 24 entities: mean rank 12.5, MRR about 0.16. The anchor itself is
+    // not filtered, so Hits@1 is only high once `h + r` sits nearer `t` than `h`.
+    assert!(m.hits1 >= 0.8 && m.mrr >= 0.9 && m.hits3 == 1.0, "{m:?}");
 }
 
 #[test]

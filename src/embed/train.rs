@@ -22,7 +22,7 @@ use super::loss::Loss;
 use super::model::{curvature, relation_rows, relation_width, ModelKind, ModelView, Norm};
 use super::optim::{apply, apply_scalar, Table};
 use super::sample::{chunk_rng, Corruption, Sampler};
-use super::step::{batch, BatchSpec, Grads, CHUNK};
+use super::step::{batch, BatchSpec, GradPath, Grads, CHUNK};
 
 /// Everything that decides what training computes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +70,9 @@ impl Params {
         let rows = relation_rows(cfg.model, relations);
         let (entity, relation) = match cfg.model {
             ModelKind::Transe => {
-                let b = 6.0 / (d as f32).sqrt();
+                // distances start near the margin: far larger rows would spend the first
+                // epochs (and Adagrad's step budget) only shrinking the tables
+                let b = (cfg.loss.margin + 2.0) / d as f32;
                 let mut u = |n: usize| (0..n).map(|_| rng.random_range(-b..b)).collect();
                 (u(entities * d), u(rows * rw))
             }
@@ -228,6 +230,11 @@ impl Trainer<'_> {
         let bar = self.bar(order.len() as u64, epoch);
         let chunks_per_batch = cfg.batch_size.div_ceil(CHUNK) as u64;
         let batch_size = chunks_per_batch as usize * CHUNK;
+        let path = if self.device.is_cpu() {
+            GradPath::Explicit
+        } else {
+            GradPath::Autograd(&self.device)
+        };
         let mut loss = 0.0;
         for (b, triples) in order.chunks(batch_size).enumerate() {
             let spec = BatchSpec {
@@ -242,7 +249,7 @@ impl Trainer<'_> {
                 &cfg.loss,
                 sampler,
                 &spec,
-                &self.device,
+                path,
                 grads,
             )?;
             apply(&mut params.entity, &grads.ent_rows, &grads.ent, cfg.lr);
