@@ -4,6 +4,7 @@
 //! [`pipeline`] reads the declarative run configs that drive the stages.
 
 pub mod disambiguate;
+pub mod embed;
 pub mod encode;
 pub mod eval;
 pub mod kb;

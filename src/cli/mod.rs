@@ -6,8 +6,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod candidates;
-mod eval;
+mod embed;
 mod encoder;
+mod eval;
 mod ingest;
 mod kb;
 mod link;
@@ -45,6 +46,8 @@ pub enum Command {
     /// Measure encoder throughput (used by eval/encoder/bench.sh).
     #[command(hide = true)]
     EncodeBench(encoder::EncodeBenchArgs),
+    /// Train KG embeddings (TransE, hyperbolic) or evaluate them on link prediction.
+    Embed(embed::EmbedArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::FetchEncoder(args) => encoder::fetch(args),
         Command::EncodeBench(args) => encoder::bench(args),
+        Command::Embed(args) => embed::run(args),
     }
 }
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Side-by-side KG-embedding throughput and accuracy: tailor against PyKEEN and a hand-written
+# C++ TransE on the same data and settings. Runs tailor; runs PyKEEN too when PYKEEN_PYTHON
+# points at a Python with pykeen installed (see ../shared/bench/kge/), otherwise compares with
+# the peer figures measured on a machine like this one (../shared/bench/kge/README.md).
+#
+# Usage: eval/kge/bench.sh [TAILOR_BINARY]   (build it optimized first; see the report)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TAILOR=${1:-target/release/tailor}
+DATA=../shared/data/kb/codex/triples
+OUT=${OUT:-out/bench}
+mkdir -p "$OUT"
+
+run() { # name, dataset, then tailor flags
+  local name=$1 ds=$2; shift 2
+  "$TAILOR" -q embed --train $DATA/$ds/train.txt --valid $DATA/$ds/valid.txt \
+    --test $DATA/$ds/test.txt --eval-every 0 --out "$OUT/$name" --json "$@" > "$OUT/$name.json"
+  python3 - "$OUT/$name.json" "$name" <<'PY'
+import json, sys, statistics
+m = json.load(open(sys.argv[1]))
+tps = statistics.median(h["triples_per_s"] for h in m["history"])
+s = statistics.median(h["seconds"] for h in m["history"])
+t = m["metrics"]["test"]
+print(f'{sys.argv[2]:34s} {s:7.3f} s/epoch {tps:10.0f} triples/s  MRR {t["mrr"]:.3f} '
+      f'H@1 {t["hits1"]:.3f} H@10 {t["hits10"]:.3f}  ({m["train_seconds"]:.0f} s train)')
+PY
+}
+
+echo "== throughput, PyKEEN settings (CoDEx-S, TransE dim 128, margin, 1 negative, batch 256)"
+run s-transe-margin-1neg codex-s --model transe --dim 128 --loss margin --margin 1 \
+  --negatives 1 --batch-size 256 --epochs 5 --norm l1
+python3 - "$OUT/s-transe-margin-1neg.json" <<'PY'
+import json, sys, statistics
+m = json.load(open(sys.argv[1]))
+tps = statistics.median(h["triples_per_s"] for h in m["history"])
+print(f"ratio to PyKEEN (40,168 triples/s stored): {tps / 40168:.1f}x")
+print(f"ratio to C++ Hogwild TransE (~1,000,000 triples/s stored): {tps / 1.0e6:.2f}x")
+PY
+if [[ -n "${PYKEEN_PYTHON:-}" ]]; then
+  "$PYKEEN_PYTHON" ../shared/bench/kge/bench_pykeen.py --dataset codex-s --model TransE \
+    --dim 128 --epochs 5 --loss marginranking --num-negs 1 --lr 0.01 --batch-size 256
+fi
+
+echo "== accuracy, CoDEx-M"
+run m-transe-d32 codex-m --model transe --dim 32 --epochs 20 --negatives 64
+run m-hyperbolic-d32 codex-m --model hyperbolic --dim 32 --epochs 20 --negatives 64
+run m-transe-best codex-m --model transe --dim 256 --epochs 20 --negatives 64

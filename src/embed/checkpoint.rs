@@ -1,0 +1,112 @@
+//! Training checkpoints: the tables, their optimizer state and the training state, in one
+//! safetensors file written aside and renamed into place, so a crash never leaves half a file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::error::{EmbedError, Result};
+use super::optim::Table;
+use super::tensors::{self, Named};
+use super::train::{Params, TrainConfig, TrainState};
+
+pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    let (ew, rw) = (p.entity.width, p.relation.width);
+    let curv = [p.curvature_raw, p.curvature_g2];
+    let tables = [
+        Named {
+            name: "entity",
+            shape: vec![p.entity.rows(), ew],
+            values: &p.entity.data,
+        },
+        Named {
+            name: "entity_g2",
+            shape: vec![p.entity.rows(), ew],
+            values: &p.entity.g2,
+        },
+        Named {
+            name: "relation",
+            shape: vec![p.relation.rows(), rw],
+            values: &p.relation.data,
+        },
+        Named {
+            name: "relation_g2",
+            shape: vec![p.relation.rows(), rw],
+            values: &p.relation.g2,
+        },
+        Named {
+            name: "curvature",
+            shape: vec![1, 2],
+            values: &curv,
+        },
+    ];
+    let mut meta = HashMap::new();
+    meta.insert(
+        "config".into(),
+        serde_json::to_string(cfg).expect("config serializes"),
+    );
+    meta.insert(
+        "state".into(),
+        serde_json::to_string(state).expect("state serializes"),
+    );
+    meta.insert("relations".into(), p.relations.to_string());
+    tensors::write(&tmp, &tables, meta)?;
+    std::fs::rename(&tmp, path).map_err(|e| EmbedError::io(path, e))
+}
+
+/// Reads a checkpoint for `cfg`; the model settings must match (only `epochs` may grow).
+pub fn read(
+    path: &Path,
+    cfg: &TrainConfig,
+    entities: usize,
+    relations: usize,
+) -> Result<(Params, TrainState)> {
+    let mut f = tensors::read(path)?;
+    let bad = |message: String| EmbedError::BadStore {
+        path: path.to_path_buf(),
+        message,
+    };
+    let saved: TrainConfig =
+        serde_json::from_str(f.meta(path, "config")?).map_err(|e| bad(format!("config: {e}")))?;
+    let state: TrainState =
+        serde_json::from_str(f.meta(path, "state")?).map_err(|e| bad(format!("state: {e}")))?;
+    if (TrainConfig {
+        epochs: cfg.epochs,
+        ..saved.clone()
+    }) != *cfg
+    {
+        return Err(bad(format!(
+            "written with other settings; resume with the same flags (saved: {})",
+            serde_json::to_string(&saved).unwrap_or_default()
+        )));
+    }
+    let d = cfg.dim;
+    let rw = super::model::relation_width(cfg.model, d);
+    let entity = Table {
+        width: d,
+        data: f.take(path, "entity", d)?,
+        g2: f.take(path, "entity_g2", d)?,
+    };
+    let relation = Table {
+        width: rw,
+        data: f.take(path, "relation", rw)?,
+        g2: f.take(path, "relation_g2", rw)?,
+    };
+    if entity.rows() != entities
+        || relation.rows() != super::model::relation_rows(cfg.model, relations)
+    {
+        return Err(bad("table sizes do not match the training data".into()));
+    }
+    let curv = f.take(path, "curvature", 2)?;
+    let params = Params {
+        model: cfg.model,
+        norm: cfg.norm,
+        dim: d,
+        relations,
+        entity,
+        relation,
+        curvature_raw: curv[0],
+        curvature_g2: curv[1],
+    };
+    Ok((params, state))
+}
