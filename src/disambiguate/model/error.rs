@@ -1,0 +1,45 @@
+//! Errors of the disambiguation model, by cause.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model directory or data file that is unreadable or inconsistent.
+    #[error("{path}: {message}")]
+    Bad { path: PathBuf, message: String },
+    #[error("model: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Encode(#[from] crate::encode::EncodeError),
+    #[error(transparent)]
+    Embed(#[from] crate::embed::EmbedError),
+    #[error(transparent)]
+    Kb(#[from] crate::kb::KbError),
+    /// Training could not start or went wrong (no examples, a loss that is not finite).
+    #[error("training: {0}")]
+    Training(String),
+}
+
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+impl ModelError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ModelError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn bad(path: impl Into<PathBuf>, message: impl ToString) -> Self {
+        ModelError::Bad {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+}

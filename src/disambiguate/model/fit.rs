@@ -1,0 +1,351 @@
+//! `tailor train` as a library call: weakly labelled sentences in, a model directory out.
+//!
+//! Steps: retrieval's candidates for every labelled mention (the same retrieval `link` runs, so
+//! training sees realistic candidate sets); one encoder pass per sentence for the contexts and
+//! one per candidate entity for its text; then the fusion network is trained for the full model
+//! and, when asked, for each ablation, with a checkpoint after every epoch in `OUT.partial` so a
+//! killed run resumes where it stopped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::embed::Embeddings;
+use crate::encode::Encoder;
+use crate::kb::{EntityIdx, Kb};
+use crate::retrieve::Retriever;
+
+use super::batch::BatchInputs;
+use super::entity_text::EntityTextVectors;
+use super::error::{ModelError, Result};
+use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
+use super::kg_vectors::KgVectors;
+use super::net::{FusionNet, NetShape};
+use super::signals::Signals;
+use super::store::{
+    kb_manifest_sha256, write_counts, ModelConfig, CONFIG_FILE, MODEL_FORMAT_VERSION, WEIGHTS_FILE,
+};
+use super::train::{train, TrainOptions, TrainingMention};
+
+/// A mention whose entity the weak labeller decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledSpan {
+    /// Code points into the sentence text.
+    pub start: usize,
+    pub end: usize,
+    /// The original words, also when the text shows them masked.
+    pub surface: String,
+    pub gold: EntityIdx,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledSentence {
+    pub text: String,
+    pub mentions: Vec<LabelledSpan>,
+}
+
+/// What to train and where to put it.
+pub struct FitPlan<'a> {
+    pub kb: &'a Kb,
+    pub retriever: &'a Retriever,
+    pub encoder: &'a Encoder,
+    /// Embedding directories to read and copy into the model.
+    pub embeddings: Vec<PathBuf>,
+    pub train: Vec<LabelledSentence>,
+    pub holdout: Vec<LabelledSentence>,
+    pub options: TrainOptions,
+    /// Width of the interaction layers.
+    pub hidden: usize,
+    /// Also train text-only and KG-only models under `OUT/ablations/`.
+    pub ablations: bool,
+    pub out: PathBuf,
+    /// Continue from the checkpoints in `OUT.partial`.
+    pub resume: bool,
+    pub progress: bool,
+}
+
+/// What a finished fit reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FitReport {
+    pub training_mentions: usize,
+    pub holdout_mentions: usize,
+    pub dropped_gold_not_candidate: usize,
+    pub entity_texts_encoded: usize,
+    pub models: Vec<(String, ModelConfig)>,
+}
+
+fn bar(progress: bool, len: usize, what: &str) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    let template = format!("{what} {{bar:30}} {{pos}}/{{len}} {{per_sec}} eta {{eta}} {{msg}}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("static template"));
+    bar
+}
+
+/// Featurizes labelled sentences: candidates, contexts, coherence.
+fn featurize(
+    plan: &FitPlan<'_>,
+    sentences: &[LabelledSentence],
+    text: &EntityTextVectors,
+    what: &str,
+) -> Result<(Vec<TrainingMention>, usize)> {
+    let mut dropped = 0;
+    let mut kept: Vec<(&LabelledSentence, Vec<&LabelledSpan>, Vec<_>)> = Vec::new();
+    for s in sentences {
+        let mut spans = Vec::new();
+        let mut cands = Vec::new();
+        for m in &s.mentions {
+            let c = candidate_features(&plan.retriever.candidates(&m.surface));
+            if c.iter().any(|c| c.entity == m.gold) {
+                spans.push(m);
+                cands.push(c);
+            } else {
+                dropped += 1;
+            }
+        }
+        if !spans.is_empty() {
+            kept.push((s, spans, cands));
+        }
+    }
+    let wanted: Vec<EntityIdx> = kept
+        .iter()
+        .flat_map(|k| k.2.iter().flatten().map(|c| c.entity))
+        .collect();
+    let progress = bar(plan.progress, wanted.len(), "entity texts");
+    text.ensure(plan.kb, plan.encoder, &wanted)?;
+    progress.finish_and_clear();
+
+    let groups: Vec<SpanGroup<'_>> = kept
+        .iter()
+        .map(|(s, spans, _)| SpanGroup {
+            text: &s.text,
+            spans: spans.iter().map(|m| (m.start, m.end)).collect(),
+        })
+        .collect();
+    let progress = bar(plan.progress, groups.len(), what);
+    let vectors = contexts(plan.encoder, &groups, &progress)?;
+    progress.finish_and_clear();
+
+    let mut out = Vec::new();
+    for ((_, spans, cands), ctx) in kept.into_iter().zip(vectors) {
+        let features = mention_features(plan.kb, ctx, cands);
+        for (m, f) in spans.into_iter().zip(features) {
+            out.push(TrainingMention {
+                features: f,
+                gold: m.gold,
+            });
+        }
+    }
+    Ok((out, dropped))
+}
+
+/// Trains the model (and its ablations) and writes the model directory.
+pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
+    let started = std::time::Instant::now();
+    let tables = plan
+        .embeddings
+        .iter()
+        .map(|p| Embeddings::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
+    let text = EntityTextVectors::default();
+    let (train_set, dropped) = featurize(plan, &plan.train, &text, "training sentences")?;
+    let (holdout, dropped_holdout) = featurize(plan, &plan.holdout, &text, "holdout sentences")?;
+    tracing::info!(
+        training = train_set.len(),
+        holdout = holdout.len(),
+        dropped = dropped + dropped_holdout,
+        entity_texts = text.len(),
+        seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
+        "features ready"
+    );
+
+    let staging = staging_dir(&plan.out);
+    if !plan.resume && staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
+    let kg_names = copy_embeddings(&plan.embeddings, &staging.join("kg"))?;
+
+    let mut variants = vec![(Signals::FULL, staging.clone())];
+    if plan.ablations {
+        for s in [Signals::TEXT_ONLY, Signals::KG_ONLY] {
+            variants.push((s, staging.join("ablations").join(s.name())));
+        }
+    }
+    let mut models = Vec::new();
+    for (signals, dir) in variants {
+        let embeddings = kg_names
+            .iter()
+            .map(|n| relative_kg(&dir, &staging, n))
+            .collect();
+        let config = fit_variant(
+            plan, signals, &dir, embeddings, &kg, &text, &train_set, &holdout,
+        )?;
+        models.push((signals.name().to_string(), config));
+    }
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for m in &train_set {
+        *counts.entry(plan.kb.entity(m.gold).id.clone()).or_default() += 1;
+    }
+    write_counts(&staging, &counts)?;
+    crate::kb::store::replace_dir(staging, &plan.out)?;
+    Ok(FitReport {
+        training_mentions: train_set.len(),
+        holdout_mentions: holdout.len(),
+        dropped_gold_not_candidate: dropped + dropped_holdout,
+        entity_texts_encoded: text.len(),
+        models,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_variant(
+    plan: &FitPlan<'_>,
+    signals: Signals,
+    dir: &Path,
+    embeddings: Vec<PathBuf>,
+    kg: &KgVectors,
+    text: &EntityTextVectors,
+    train_set: &[TrainingMention],
+    holdout: &[TrainingMention],
+) -> Result<ModelConfig> {
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+    let shape = NetShape {
+        text_dim: plan.encoder.dim(),
+        kg_dim: kg.dim(),
+        hidden: plan.hidden,
+    };
+    let mut config = ModelConfig {
+        format_version: MODEL_FORMAT_VERSION,
+        signals,
+        shape,
+        options: plan.options.clone(),
+        kb_manifest_sha256: kb_manifest_sha256(plan.kb),
+        embeddings,
+        encoder_fingerprint: Some(plan.encoder.fingerprint().to_string()),
+        training_mentions: train_set.len(),
+        holdout_mentions: holdout.len(),
+        history: Vec::new(),
+    };
+    let device = Device::Cpu;
+    device.set_seed(plan.options.seed)?;
+    let mut vars = VarMap::new();
+    let net = FusionNet::new(shape, VarBuilder::from_varmap(&vars, DType::F32, &device))?;
+    let weights = dir.join(WEIGHTS_FILE);
+    if plan.resume && dir.join(CONFIG_FILE).exists() && weights.exists() {
+        let previous = ModelConfig::read(dir)?;
+        if previous.shape == shape && previous.signals == signals {
+            vars.load(&weights)
+                .map_err(|e| ModelError::bad(&weights, e))?;
+            config.history = previous.history;
+            tracing::info!(
+                model = signals.name(),
+                epochs_done = config.history.len(),
+                "resuming"
+            );
+        }
+    }
+    let inputs = BatchInputs {
+        kb: plan.kb,
+        text,
+        text_dim: shape.text_dim,
+        kg,
+        signals,
+    };
+    let first_epoch = config.history.len();
+    let remaining = plan.options.epochs.saturating_sub(first_epoch);
+    let progress = bar(plan.progress, remaining * train_set.len(), signals.name());
+    let mut history = config.history.clone();
+    train(
+        &net,
+        &vars,
+        &inputs,
+        train_set,
+        holdout,
+        &plan.options,
+        first_epoch,
+        &progress,
+        |record| {
+            history.push(record.clone());
+            vars.save(&weights)
+                .map_err(|e| ModelError::bad(&weights, e))?;
+            ModelConfig {
+                history: history.clone(),
+                ..config.clone()
+            }
+            .write(dir)
+        },
+    )?;
+    progress.finish_and_clear();
+    config.history = history;
+    config.write(dir)?;
+    Ok(config)
+}
+
+/// Where a fit writes until it is complete.
+pub fn staging_dir(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+/// Copies each embedding directory into `kg_dir/<its name>`, returning the names.
+fn copy_embeddings(dirs: &[PathBuf], kg_dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| ModelError::bad(dir, "an embeddings directory needs a name"))?;
+        let target = kg_dir.join(&name);
+        std::fs::create_dir_all(&target).map_err(|e| ModelError::io(&target, e))?;
+        for entry in std::fs::read_dir(dir).map_err(|e| ModelError::io(dir, e))? {
+            let path = entry.map_err(|e| ModelError::io(dir, e))?.path();
+            if path.is_file() {
+                let to = target.join(path.file_name().expect("a file has a name"));
+                std::fs::copy(&path, &to).map_err(|e| ModelError::io(&path, e))?;
+            }
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// The path of `root/kg/<name>` as seen from `dir` (the root itself or an ablation below it).
+fn relative_kg(dir: &Path, root: &Path, name: &str) -> PathBuf {
+    let depth = dir
+        .strip_prefix(root)
+        .map(|p| p.components().count())
+        .unwrap_or(0);
+    let mut path = PathBuf::new();
+    for _ in 0..depth {
+        path.push("..");
+    }
+    path.join("kg").join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ablations_reach_the_shared_embeddings() {
+        let root = Path::new("/m.partial");
+        assert_eq!(relative_kg(root, root, "transe"), Path::new("kg/transe"));
+        let ablation = root.join("ablations/text-only");
+        assert_eq!(
+            relative_kg(&ablation, root, "transe"),
+            Path::new("../../kg/transe")
+        );
+        assert_eq!(
+            staging_dir(Path::new("models/default")),
+            Path::new("models/default.partial")
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! The trained model behind the [`Scorer`] seam, as `tailor link` and `tailor eval` run it.
+//!
+//! Per document: each mention's sentence is encoded once for all the mentions in it (a long
+//! sentence is cut to a window around its mentions), candidate texts are encoded once per run
+//! and kept, KG coherence is computed among neighbouring mentions, and the network's softmax over
+//! the candidates and NIL gives the scores.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use indicatif::ProgressBar;
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::disambiguate::{MentionCandidates, MentionScores, PriorScorer, Scorer};
+use crate::embed::Embeddings;
+use crate::encode::Encoder;
+use crate::kb::Kb;
+
+use super::batch::{BatchInputs, MentionFeatures};
+use super::entity_text::EntityTextVectors;
+use super::error::{ModelError, Result};
+use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
+use super::kg_vectors::KgVectors;
+use super::net::FusionNet;
+use super::signals::Signals;
+use super::store::{ModelConfig, WEIGHTS_FILE};
+use super::train::probabilities;
+
+/// Sentences longer than this (in characters) are cut to a window around each mention.
+const MAX_CONTEXT_CHARS: usize = 600;
+const HALF_WINDOW: usize = 250;
+
+/// What every model of one run shares: the encoder and the candidate text vectors.
+#[derive(Clone)]
+pub struct SharedInputs {
+    pub encoder: Arc<Encoder>,
+    pub entity_text: Arc<EntityTextVectors>,
+}
+
+/// A trained fusion model ready to score.
+pub struct ModelScorer<'a> {
+    kb: &'a Kb,
+    shared: SharedInputs,
+    net: FusionNet,
+    kg: KgVectors,
+    config: ModelConfig,
+    name: String,
+}
+
+impl<'a> ModelScorer<'a> {
+    /// Loads a model directory; `name` is the system name reports show.
+    pub fn load(dir: &Path, kb: &'a Kb, shared: SharedInputs, name: &str) -> Result<Self> {
+        let config = ModelConfig::read(dir)?;
+        config.check_kb(kb, dir)?;
+        let tables = config
+            .embeddings
+            .iter()
+            .map(|p| Embeddings::load(&dir.join(p)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let kg = KgVectors::build(kb, &tables.iter().collect::<Vec<_>>());
+        if kg.dim() != config.shape.kg_dim {
+            return Err(ModelError::bad(
+                dir,
+                format!(
+                    "KG vectors have {} dims, the model {}",
+                    kg.dim(),
+                    config.shape.kg_dim
+                ),
+            ));
+        }
+        let mut vars = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu);
+        let net = FusionNet::new(config.shape, vb)?;
+        let weights = dir.join(WEIGHTS_FILE);
+        vars.load(&weights)
+            .map_err(|e| ModelError::bad(&weights, e))?;
+        Ok(ModelScorer {
+            kb,
+            shared,
+            net,
+            kg,
+            config,
+            name: name.to_string(),
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn inputs(&self) -> BatchInputs<'_> {
+        BatchInputs {
+            kb: self.kb,
+            text: &self.shared.entity_text,
+            text_dim: self.shared.encoder.dim(),
+            kg: &self.kg,
+            signals: self.config.signals,
+        }
+    }
+
+    /// The features of a document's mentions: candidates, contexts, coherence.
+    pub fn featurize(
+        &self,
+        text: &str,
+        mentions: &[MentionCandidates],
+    ) -> Result<Vec<MentionFeatures>> {
+        let candidates: Vec<_> = mentions
+            .iter()
+            .map(|m| candidate_features(&m.candidates))
+            .collect();
+        let signals: Signals = self.config.signals;
+        let contexts = if signals.text {
+            let wanted: Vec<u32> = candidates.iter().flatten().map(|c| c.entity).collect();
+            self.shared
+                .entity_text
+                .ensure(self.kb, &self.shared.encoder, &wanted)?;
+            document_contexts(&self.shared.encoder, text, mentions)?
+        } else {
+            vec![Vec::new(); mentions.len()]
+        };
+        Ok(mention_features(self.kb, contexts, candidates))
+    }
+
+    fn try_score(&self, text: &str, mentions: &[MentionCandidates]) -> Result<Vec<MentionScores>> {
+        let features = self.featurize(text, mentions)?;
+        let mut out = Vec::with_capacity(mentions.len());
+        for chunk in features.chunks(256) {
+            let refs: Vec<&MentionFeatures> = chunk.iter().collect();
+            for p in probabilities(&self.net, &self.inputs(), &refs)? {
+                let (nil, scores) = p.split_last().expect("NIL is always scored");
+                let best = scores
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .filter(|(_, &s)| s > *nil)
+                    .map(|(i, _)| i);
+                out.push(MentionScores {
+                    scores: scores.to_vec(),
+                    chosen: best,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Scorer for ModelScorer<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn score_document(&self, text: &str, mentions: &[MentionCandidates]) -> Vec<MentionScores> {
+        match self.try_score(text, mentions) {
+            Ok(scores) => scores,
+            Err(e) => {
+                // The trait has no error channel: the document is still linked, by the prior.
+                tracing::error!("model failed on a document, prior used instead: {e}");
+                PriorScorer::default().score_document(text, mentions)
+            }
+        }
+    }
+}
+
+/// Context vectors of every mention: sentences are encoded once for all their mentions.
+fn document_contexts(
+    encoder: &Encoder,
+    text: &str,
+    mentions: &[MentionCandidates],
+) -> Result<Vec<Vec<f32>>> {
+    let sentences = sentence_spans(text);
+    let chars: Vec<char> = text.chars().collect();
+    // Window (start, end) in characters → the mentions read from it.
+    let mut windows: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    for (i, m) in mentions.iter().enumerate() {
+        let at = sentences.partition_point(|s| s.1 <= m.start);
+        let (s, e) = sentences.get(at).copied().unwrap_or((0, chars.len()));
+        let (s, e) = (s.min(m.start), e.max(m.end));
+        let window = if e - s <= MAX_CONTEXT_CHARS {
+            (s, e)
+        } else {
+            (
+                m.start.saturating_sub(HALF_WINDOW).max(s),
+                (m.end + HALF_WINDOW).min(e),
+            )
+        };
+        windows.entry(window).or_default().push(i);
+    }
+    let texts: Vec<String> = windows
+        .keys()
+        .map(|&(s, e)| chars[s..e].iter().collect())
+        .collect();
+    let groups: Vec<SpanGroup<'_>> = windows
+        .iter()
+        .zip(&texts)
+        .map(|((&(s, _), members), text)| SpanGroup {
+            text,
+            spans: members
+                .iter()
+                .map(|&i| (mentions[i].start - s, mentions[i].end - s))
+                .collect(),
+        })
+        .collect();
+    let vectors = contexts(encoder, &groups, &ProgressBar::hidden())?;
+    let mut out = vec![Vec::new(); mentions.len()];
+    for (members, per_span) in windows.values().zip(vectors) {
+        for (&i, v) in members.iter().zip(per_span) {
+            out[i] = v;
+        }
+    }
+    Ok(out)
+}
+
+/// Sentence spans of a text in characters, covering it without gaps.
+pub fn sentence_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut chars_at = 0;
+    for sentence in text.split_sentence_bounds() {
+        let n = sentence.chars().count();
+        spans.push((chars_at, chars_at + n));
+        chars_at += n;
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_cover_the_text() {
+        let text = "Paris is big. Zürich is not! Done";
+        let spans = sentence_spans(text);
+        assert_eq!(spans.len(), 3);
+        assert_eq!(spans[0].0, 0);
+        assert_eq!(spans.last().unwrap().1, text.chars().count());
+        assert!(spans.windows(2).all(|w| w[0].1 == w[1].0));
+    }
+}

@@ -1,0 +1,122 @@
+//! The model directory: weights, config, and what the model was trained with.
+//!
+//! ```text
+//! DIR/config.json          shape, signals, training options and history, and the versions
+//!                          (KB manifest hash, embedding manifests, encoder fingerprint)
+//! DIR/model.safetensors    the fusion network's weights
+//! DIR/entity_counts.json   how often each entity is a training label: the popularity slices
+//! DIR/kg/<name>/           the KG embeddings it reads (as `tailor embed` writes them)
+//! DIR/ablations/<name>/    the same layout for each ablation trained beside it
+//! ```
+//! Written aside and renamed into place, so a failed training leaves no half model.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::kb::Kb;
+
+use super::error::{ModelError, Result};
+use super::net::NetShape;
+use super::signals::Signals;
+use super::train::{EpochRecord, TrainOptions};
+
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+pub const CONFIG_FILE: &str = "config.json";
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const COUNTS_FILE: &str = "entity_counts.json";
+pub const ENTITY_TEXT_FILE: &str = "entity_text.safetensors";
+
+/// Everything about a model except its weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub format_version: u32,
+    pub signals: Signals,
+    pub shape: NetShape,
+    pub options: TrainOptions,
+    /// SHA-256 of the KB's manifest: a model is only meaningful with the KB it was trained on.
+    pub kb_manifest_sha256: String,
+    /// Embedding directories it reads, relative to the model directory.
+    pub embeddings: Vec<PathBuf>,
+    pub encoder_fingerprint: Option<String>,
+    pub training_mentions: usize,
+    pub holdout_mentions: usize,
+    pub history: Vec<EpochRecord>,
+}
+
+impl ModelConfig {
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+        let config: ModelConfig =
+            serde_json::from_str(&text).map_err(|e| ModelError::bad(&path, e))?;
+        if config.format_version != MODEL_FORMAT_VERSION {
+            return Err(ModelError::bad(
+                &path,
+                format!(
+                    "model format {} but this tailor reads {MODEL_FORMAT_VERSION}",
+                    config.format_version
+                ),
+            ));
+        }
+        Ok(config)
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(CONFIG_FILE);
+        let text = serde_json::to_string_pretty(self).expect("config serializes");
+        std::fs::write(&path, text).map_err(|e| ModelError::io(&path, e))
+    }
+
+    /// Fails unless the model was trained on this KB.
+    pub fn check_kb(&self, kb: &Kb, dir: &Path) -> Result<()> {
+        let have = kb_manifest_sha256(kb);
+        if have != self.kb_manifest_sha256 {
+            return Err(ModelError::bad(
+                dir.join(CONFIG_FILE),
+                format!(
+                    "trained on KB {} but the KB given is {have}: retrain, or pass the KB it \
+                     was trained on",
+                    &self.kb_manifest_sha256[..12]
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The hash that identifies a KB store's content.
+pub fn kb_manifest_sha256(kb: &Kb) -> String {
+    let bytes = serde_json::to_vec(&kb.manifest).expect("manifest serializes");
+    hex::encode(sha2::Sha256::digest(&bytes))
+}
+
+pub fn write_counts(dir: &Path, counts: &BTreeMap<String, u64>) -> Result<()> {
+    let path = dir.join(COUNTS_FILE);
+    let text = serde_json::to_string(counts).expect("counts serialize");
+    std::fs::write(&path, text).map_err(|e| ModelError::io(&path, e))
+}
+
+/// Training occurrences per entity id; entities absent from the map were unseen in training.
+pub fn read_counts(dir: &Path) -> Result<BTreeMap<String, u64>> {
+    let path = dir.join(COUNTS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| ModelError::bad(&path, e))
+}
+
+/// The ablation model directories trained beside a model, by name.
+pub fn ablations(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir.join("ablations")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join(CONFIG_FILE).exists())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+        .collect();
+    found.sort();
+    found
+}
