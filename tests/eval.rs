@@ -18,6 +18,7 @@ fn eval_kore50_with_the_default_kb() {
         .args([
             "-q",
             "eval",
+            "--prior-only",
             "--kb",
             "kb/default",
             "--gold",
@@ -122,7 +123,7 @@ fn eval_names_the_bad_gold_record() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
-        .args(["-q", "eval", "--kb", "kb/default", "--gold"])
+        .args(["-q", "eval", "--prior-only", "--kb", "kb/default", "--gold"])
         .arg(&gold)
         .output()
         .expect("run tailor");

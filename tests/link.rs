@@ -40,7 +40,7 @@ fn records(path: &Path) -> Vec<serde_json::Value> {
 /// Links with exact aliases only: the fuzzy index is not what these tests are about, and
 /// building it for every test would dominate the suite's time.
 fn link(inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["link", "--no-fuzzy", "--out", s(out)];
+    let mut args = vec!["link", "--prior-only", "--no-fuzzy", "--out", s(out)];
     args.extend(extra);
     args.extend(inputs.iter().map(|p| s(p)));
     tailor(&args)

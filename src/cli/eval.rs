@@ -9,12 +9,18 @@ use serde::Serialize;
 use tailor::disambiguate::{PriorScorer, Scorer};
 use tailor::eval::{evaluate, read_gold, render_table, write_records, BenchmarkResult};
 
+use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     #[command(flatten)]
     retrieval: RetrievalArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Evaluate only the model, not the ablations trained beside it.
+    #[arg(long)]
+    no_ablations: bool,
     /// Gold files: ELEVANT `.benchmark.jsonl` or GERBIL NIF `.ttl`.
     #[arg(long, required = true, num_args = 1..)]
     gold: Vec<PathBuf>,
@@ -49,12 +55,28 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let prior = PriorScorer {
         nil_threshold: args.nil_threshold,
     };
-    let systems: Vec<&dyn Scorer> = vec![&prior];
+    let models = if args.model.prior_only {
+        None
+    } else {
+        Some(LoadedModels::load(
+            &args.model,
+            &kb,
+            &args.retrieval.kb,
+            !args.no_ablations,
+        )?)
+    };
+    let mut systems: Vec<&dyn Scorer> = vec![&prior];
+    if let Some(m) = &models {
+        systems.extend(m.scorers.iter().map(|s| s as &dyn Scorer));
+    }
 
     let results: Vec<BenchmarkResult> = golds
         .iter()
         .map(|g| evaluate(&kb, &retriever, &systems, g))
         .collect();
+    if let Some(m) = &models {
+        m.save_cache();
+    }
     if let Some(path) = &args.records {
         write_records(path, &results)?;
     }

@@ -6,15 +6,18 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use tailor::disambiguate::PriorScorer;
+use tailor::disambiguate::{PriorScorer, Scorer};
 use tailor::link::{link_corpus, Linker};
 
+use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
 
 #[derive(Debug, Args)]
 pub struct LinkArgs {
     #[command(flatten)]
     retrieval: RetrievalArgs,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Inputs: .txt (one document per file), .jsonl ({"id", "text", "mentions"?} a line; with
     /// "mentions" [{"start", "end"}] the spans are linked as given), .parquet (id, text).
     #[arg(required = true)]
@@ -26,7 +29,7 @@ pub struct LinkArgs {
     /// the first one stops the run, and no output is left behind.
     #[arg(long, default_value_t = 0)]
     max_errors: u64,
-    /// Leave a mention unlinked when its best prior is below this.
+    /// With --prior-only: leave a mention unlinked when its best prior is below this.
     #[arg(long, default_value_t = 0.0)]
     nil_threshold: f32,
     /// Candidates written per mention.
@@ -41,18 +44,35 @@ pub fn run(args: LinkArgs) -> Result<()> {
         }
     }
     let (kb, retriever) = load(&args.retrieval)?;
-    let scorer = PriorScorer {
+    let prior = PriorScorer {
         nil_threshold: args.nil_threshold,
+    };
+    let models = if args.model.prior_only {
+        None
+    } else {
+        Some(LoadedModels::load(
+            &args.model,
+            &kb,
+            &args.retrieval.kb,
+            false,
+        )?)
+    };
+    let scorer: &dyn Scorer = match &models {
+        Some(m) => &m.scorers[0],
+        None => &prior,
     };
     let linker = Linker {
         kb: &kb,
         retriever: &retriever,
-        scorer: &scorer,
+        scorer,
         output_candidates: args.output_candidates,
     };
     let t0 = Instant::now();
     let report = link_corpus(&linker, &args.inputs, &args.out, args.max_errors, true)?;
     let secs = t0.elapsed().as_secs_f64();
+    if let Some(m) = &models {
+        m.save_cache();
+    }
     eprintln!(
         "linked {} documents ({} failed): {} mentions, {} linked, in {:.2}s; wrote {}",
         report.documents,

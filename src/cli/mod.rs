@@ -12,6 +12,7 @@ mod eval;
 mod ingest;
 mod kb;
 mod link;
+mod model;
 mod retrieval;
 
 /// Knowledge-graph entity disambiguation, right on the long tail.

