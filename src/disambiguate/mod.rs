@@ -4,6 +4,8 @@
 //! document and its mentions with their candidates and never care which scorer runs. The
 //! baseline here scores by the candidate prior alone.
 
+pub mod weak;
+
 use crate::retrieve::Candidate;
 
 /// A mention with its candidates, as retrieval found them.
