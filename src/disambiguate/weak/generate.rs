@@ -50,6 +50,8 @@ pub struct Tally {
     pub rejected_kg_tied: u64,
     /// A mention known by construction whose gold retrieval does not propose.
     pub rejected_gold_not_candidate: u64,
+    /// Labels dropped because the surface argues against them (see `Generator::implausible`).
+    pub rejected_implausible: u64,
 }
 
 impl Tally {
@@ -62,6 +64,7 @@ impl Tally {
         self.rejected_ambiguous += other.rejected_ambiguous;
         self.rejected_kg_tied += other.rejected_kg_tied;
         self.rejected_gold_not_candidate += other.rejected_gold_not_candidate;
+        self.rejected_implausible += other.rejected_implausible;
     }
 
     fn count(&mut self, source: Source, decision: Decision) {
@@ -79,7 +82,7 @@ impl Tally {
 pub struct Generator<'a> {
     pub kb: &'a Kb,
     retriever: &'a Retriever,
-    labeller: Labeller<'a>,
+    labeller: Labeller,
     /// Candidates by normalized surface: names recur across triples and sentences.
     cache: RwLock<HashMap<String, Arc<Vec<Candidate>>>>,
 }
@@ -248,6 +251,13 @@ impl<'a> Generator<'a> {
         let mut out = Vec::new();
         for ((m, cands), decision) in detected.iter().zip(&candidates).zip(decisions) {
             tally.mentions_seen += 1;
+            let decision = match decision {
+                Decision::Labelled(gold, _) if self.implausible(&chars, m.start, m.end, gold) => {
+                    tally.rejected_implausible += 1;
+                    continue;
+                }
+                d => d,
+            };
             tally.count(source, decision);
             if let Decision::Labelled(gold, rule) = decision {
                 out.push(LabelledMention {
@@ -264,6 +274,38 @@ impl<'a> Generator<'a> {
     }
 }
 
+impl Generator<'_> {
+    /// True for a label the surface argues against: a lower-case word for an entity whose
+    /// name is capitalized ("always" for the film "Always"), or a capitalized mention that is
+    /// only part of a longer name the KB lacks ("Charles" in "Charles Lamont").
+    fn implausible(&self, chars: &[char], start: usize, end: usize, gold: EntityIdx) -> bool {
+        let lower = chars[start..end].iter().all(|c| !c.is_uppercase());
+        let label_capitalized = self
+            .kb
+            .entity(gold)
+            .label
+            .as_deref()
+            .and_then(|l| l.chars().next())
+            .is_some_and(char::is_uppercase);
+        (lower && label_capitalized) || (!lower && part_of_longer_name(chars, start, end))
+    }
+}
+
+/// True when a capitalized word directly follows the span, or directly precedes it without
+/// being the first word of the sentence.
+fn part_of_longer_name(chars: &[char], start: usize, end: usize) -> bool {
+    let after =
+        chars.get(end) == Some(&' ') && chars.get(end + 1).is_some_and(|c| c.is_uppercase());
+    let before = start >= 2 && chars[start - 1] == ' ' && {
+        let word_start = chars[..start - 1]
+            .iter()
+            .rposition(|c| !c.is_alphanumeric())
+            .map_or(0, |i| i + 1);
+        word_start > 0 && chars[word_start].is_uppercase() && word_start < start - 1
+    };
+    after || before
+}
+
 fn record(candidates: &[Candidate]) -> Vec<WeakCandidate> {
     candidates
         .iter()
@@ -272,4 +314,24 @@ fn record(candidates: &[Candidate]) -> Vec<WeakCandidate> {
             prior: c.prior,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_of_longer_name;
+
+    fn check(text: &str, word: &str) -> bool {
+        let chars: Vec<char> = text.chars().collect();
+        let start = text[..text.find(word).unwrap()].chars().count();
+        part_of_longer_name(&chars, start, start + word.chars().count())
+    }
+
+    #[test]
+    fn partial_names_are_spotted() {
+        assert!(check("a 1947 film by Charles Lamont.", "Charles"));
+        assert!(check("a 1947 film by Charles Lamont.", "Lamont"));
+        assert!(!check("In Paris, France.", "Paris"));
+        assert!(!check("He went to Paris in May.", "Paris"));
+        assert!(!check("Paris is big.", "Paris"));
+    }
 }

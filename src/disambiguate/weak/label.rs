@@ -14,8 +14,6 @@
 //! Everything else is rejected as ambiguous: a wrong weak label teaches the model more harm
 //! than a missing one.
 
-use std::collections::HashSet;
-
 use crate::kb::{EntityIdx, Kb};
 use crate::retrieve::{Candidate, CandidateSource};
 
@@ -35,60 +33,51 @@ pub enum Decision {
 }
 
 /// Applies the rules over one KB.
-pub struct Labeller<'a> {
-    kb: &'a Kb,
-    /// Edges of any kind at each entity: which side of an adjacency test is cheaper to scan.
-    degree: Vec<u32>,
+pub struct Labeller {
+    /// Sorted, deduplicated neighbours of each entity over edges of any kind and direction:
+    /// adjacency is a binary search, with no graph walk per candidate.
+    neighbours: Vec<Vec<EntityIdx>>,
     /// See [`DEFAULT_DOMINANCE`].
     pub dominance: f32,
 }
 
-/// The graph neighbourhood of a text's subject, computed once per document.
+/// The entity a text is about, whose graph neighbourhood anchors the graph rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subject {
     pub entity: EntityIdx,
-    neighbours: HashSet<EntityIdx>,
 }
 
-impl<'a> Labeller<'a> {
-    pub fn new(kb: &'a Kb) -> Self {
-        let mut degree = vec![0u32; kb.entities.len()];
+impl Labeller {
+    pub fn new(kb: &Kb) -> Self {
+        let mut neighbours = vec![Vec::new(); kb.entities.len()];
         let pairs = kb.triples.iter().map(|t| (t.head, t.tail));
         let typed = kb.entity_types.iter().chain(&kb.type_parents).copied();
         for (a, b) in pairs.chain(typed) {
-            degree[a as usize] += 1;
-            degree[b as usize] += 1;
+            neighbours[a as usize].push(b);
+            neighbours[b as usize].push(a);
         }
-        kb.graph();
+        for list in &mut neighbours {
+            list.sort_unstable();
+            list.dedup();
+        }
         Labeller {
-            kb,
-            degree,
+            neighbours,
             dominance: DEFAULT_DOMINANCE,
         }
     }
 
     pub fn subject(&self, entity: EntityIdx) -> Subject {
-        let neighbours = self
-            .kb
-            .graph()
-            .neighbours(entity)
-            .into_iter()
-            .map(|n| n.entity)
-            .collect();
-        Subject { entity, neighbours }
+        Subject { entity }
     }
 
-    /// True when any edge joins `a` and `b`, scanning the side with fewer edges.
+    /// True when any edge joins `a` and `b`, searching the shorter neighbour list.
     pub fn adjacent(&self, a: EntityIdx, b: EntityIdx) -> bool {
-        let (scan, other) = if self.degree[a as usize] <= self.degree[b as usize] {
-            (a, b)
+        let (na, nb) = (&self.neighbours[a as usize], &self.neighbours[b as usize]);
+        if na.len() <= nb.len() {
+            na.binary_search(&b).is_ok()
         } else {
-            (b, a)
-        };
-        self.kb
-            .graph()
-            .neighbours(scan)
-            .iter()
-            .any(|n| n.entity == other)
+            nb.binary_search(&a).is_ok()
+        }
     }
 
     /// Decides every mention of one sentence. `candidates[i]` are mention `i`'s candidates;
@@ -171,7 +160,7 @@ impl<'a> Labeller<'a> {
             .iter()
             .copied()
             .filter(|&c| {
-                subject.is_some_and(|s| s.neighbours.contains(&c))
+                subject.is_some_and(|s| self.adjacent(s.entity, c))
                     || anchors.iter().any(|&a| a != c && self.adjacent(a, c))
             })
             .collect();

@@ -49,6 +49,8 @@ use crate::retrieve::Retriever;
 
 /// Sentences generated in parallel per batch; admission is sequential, in a seeded order.
 const BATCH: usize = 4096;
+/// Smallest batch, so the last few mentions still come in parallel.
+const MIN_BATCH: usize = 64;
 
 /// Settings of a weak-labelling run.
 #[derive(Debug, Clone)]
@@ -250,10 +252,13 @@ fn admit_batches<T: Sync>(
     bar.set_message(what);
     bar.set_position(0);
     bar.set_length(items.len() as u64);
-    for chunk in items.chunks(BATCH) {
-        if budget.taken >= limit || budget.is_full() {
-            break;
-        }
+    let mut next = 0;
+    while next < items.len() && budget.taken < limit && !budget.is_full() {
+        // Every item yields at most a few mentions: no batch larger than what is still wanted.
+        let wanted = limit.min(budget.max_examples) - budget.taken;
+        let end = items.len().min(next + wanted.clamp(MIN_BATCH, BATCH));
+        let chunk = &items[next..end];
+        next = end;
         let made: Vec<(Option<Sentence>, Tally)> = chunk.par_iter().map(&make).collect();
         for (sentence, t) in made {
             tally.merge(&t);
@@ -275,6 +280,7 @@ fn log_source(source: Source, tally: &Tally, taken: usize) {
         ambiguous = tally.rejected_ambiguous,
         kg_tied = tally.rejected_kg_tied,
         gold_not_candidate = tally.rejected_gold_not_candidate,
+        implausible = tally.rejected_implausible,
         taken_so_far = taken,
         "source done"
     );
