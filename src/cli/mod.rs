@@ -14,6 +14,8 @@ mod kb;
 mod link;
 mod model;
 mod retrieval;
+mod train;
+mod weak;
 
 /// Knowledge-graph entity disambiguation, right on the long tail.
 #[derive(Debug, Parser)]
@@ -49,6 +51,10 @@ pub enum Command {
     EncodeBench(encoder::EncodeBenchArgs),
     /// Train KG embeddings (TransE, hyperbolic) or evaluate them on link prediction.
     Embed(embed::EmbedArgs),
+    /// Weakly labelled training data made from the KB: descriptions, triples and extracts.
+    WeakLabels(weak::WeakLabelsArgs),
+    /// Train the disambiguation model (and its ablations) from weak labels made from the KB.
+    Train(train::TrainArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -79,6 +85,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::FetchEncoder(args) => encoder::fetch(args),
         Command::EncodeBench(args) => encoder::bench(args),
         Command::Embed(args) => embed::run(args),
+        Command::WeakLabels(args) => weak::run(args),
+        Command::Train(args) => train::run(args),
     }
 }
 

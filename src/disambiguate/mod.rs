@@ -5,6 +5,7 @@
 //! baseline here scores by the candidate prior alone.
 
 pub mod model;
+pub mod weak;
 
 use crate::retrieve::Candidate;
 

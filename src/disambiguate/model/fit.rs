@@ -100,7 +100,12 @@ fn featurize(
         let mut spans = Vec::new();
         let mut cands = Vec::new();
         for m in &s.mentions {
-            let c = candidate_features(&plan.retriever.candidates(&m.surface));
+            let mut c = candidate_features(&plan.retriever.candidates(&m.surface));
+            // Candidates past those a training step reads would only cost encoder time.
+            if let Some(gold_at) = c.iter().position(|c| c.entity == m.gold) {
+                let keep = plan.options.max_candidates.max(gold_at + 1);
+                c.truncate(keep);
+            }
             if c.iter().any(|c| c.entity == m.gold) {
                 spans.push(m);
                 cands.push(c);

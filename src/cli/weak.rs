@@ -1,0 +1,85 @@
+//! `tailor weak-labels`: training data for the disambiguation model, made from the KB itself.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use tailor::disambiguate::weak::{self, WeakOptions};
+
+use super::retrieval::{load, RetrievalArgs};
+
+#[derive(Debug, Args)]
+pub struct WeakLabelsArgs {
+    #[command(flatten)]
+    retrieval: RetrievalArgs,
+    /// Output: .parquet (preferred) or .jsonl. The held-out split, entity counts and
+    /// statistics are written beside it (NAME.holdout.EXT, NAME.entity_counts.json,
+    /// NAME.stats.json).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Directory of Wikipedia extracts named <QID>.txt; "none" uses only the KB.
+    #[arg(long, default_value = "../shared/data/kb/codex/types/en/extracts")]
+    extracts: String,
+    /// Read at most this many extracts.
+    #[arg(long)]
+    max_extracts: Option<usize>,
+    /// Total mentions over both splits.
+    #[arg(long, default_value_t = WeakOptions::default().max_examples)]
+    max_examples: usize,
+    /// Gold occurrences allowed per entity.
+    #[arg(long, default_value_t = WeakOptions::default().max_per_entity)]
+    max_per_entity: u32,
+    /// Most of the total that descriptions may fill; triples fill the rest.
+    #[arg(long, default_value_t = WeakOptions::default().description_share)]
+    description_share: f32,
+    /// Share of mentions masked.
+    #[arg(long, default_value_t = WeakOptions::default().mask_rate)]
+    mask_rate: f32,
+    #[arg(long, default_value = weak::MASK_TOKEN)]
+    mask_token: String,
+    /// Share of sentences held out for validation.
+    #[arg(long, default_value_t = WeakOptions::default().holdout)]
+    holdout: f32,
+    #[arg(long, default_value_t = WeakOptions::default().seed)]
+    seed: u64,
+    /// Share of the exact prior mass that makes a candidate dominant.
+    #[arg(long, default_value_t = weak::DEFAULT_DOMINANCE)]
+    dominance: f32,
+}
+
+pub fn run(args: WeakLabelsArgs) -> Result<()> {
+    let extracts = (args.extracts != "none").then(|| PathBuf::from(&args.extracts));
+    if let Some(dir) = &extracts {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "{}: no such extracts directory",
+            dir.display()
+        );
+    }
+    let (kb, retriever) = load(&args.retrieval)?;
+    let options = WeakOptions {
+        extracts,
+        max_extracts: args.max_extracts,
+        max_examples: args.max_examples,
+        max_per_entity: args.max_per_entity,
+        description_share: args.description_share,
+        mask_rate: args.mask_rate,
+        mask_token: args.mask_token,
+        holdout: args.holdout,
+        seed: args.seed,
+        dominance: args.dominance,
+        progress: true,
+    };
+    let data = weak::build(&kb, &retriever, &options)?;
+    let written = weak::write(&kb, &data, &args.out)?;
+    let s = &data.stats;
+    eprintln!(
+        "{} training and {} held-out mentions from {} sentences, {} entities, in {:.1}s",
+        s.train_examples, s.holdout_examples, s.sentences, s.unique_entities_train, s.seconds
+    );
+    for path in written {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,337 @@
+//! Turning each source into labelled sentences: descriptions and triples verbalized around
+//! entities known by construction, extract sentences labelled by the rules of [`super::label`].
+//!
+//! A mention known by construction is kept only when retrieval proposes its gold for the
+//! surface: training on a candidate set the linker would never produce teaches nothing. Each
+//! kept mention records the retriever's full candidate list, fuzzy ones included, as the hard
+//! negatives the model will meet.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use crate::kb::{EntityIdx, Kb, Triple};
+use crate::retrieve::{normalize, Candidate, Retriever};
+
+use super::example::{labelled_by, Rule, Source, WeakCandidate};
+use super::label::{Decision, Labeller, Subject};
+use super::prose::{sentences, Extract};
+use super::verbalize::{description_sentence, relation_phrase, triple_sentence};
+
+/// A labelled mention inside a [`Sentence`], before masking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledMention {
+    pub start: usize,
+    pub end: usize,
+    pub surface: String,
+    pub gold: EntityIdx,
+    pub rule: Rule,
+    pub candidates: Vec<WeakCandidate>,
+}
+
+/// A sentence with at least one labelled mention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sentence {
+    pub doc: String,
+    pub source: Source,
+    pub text: String,
+    pub mentions: Vec<LabelledMention>,
+}
+
+/// What happened to the mentions of one source, by outcome.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Tally {
+    pub sentences_seen: u64,
+    pub mentions_seen: u64,
+    /// Labelled mentions by `labelled_by` tag, before caps.
+    pub labelled: BTreeMap<String, u64>,
+    /// Several exact candidates, no rule singled one out.
+    pub rejected_ambiguous: u64,
+    /// Several exact candidates adjacent to the anchors.
+    pub rejected_kg_tied: u64,
+    /// A mention known by construction whose gold retrieval does not propose.
+    pub rejected_gold_not_candidate: u64,
+    /// Labels dropped because the surface argues against them (see `Generator::implausible`).
+    pub rejected_implausible: u64,
+}
+
+impl Tally {
+    pub fn merge(&mut self, other: &Tally) {
+        self.sentences_seen += other.sentences_seen;
+        self.mentions_seen += other.mentions_seen;
+        for (k, v) in &other.labelled {
+            *self.labelled.entry(k.clone()).or_default() += v;
+        }
+        self.rejected_ambiguous += other.rejected_ambiguous;
+        self.rejected_kg_tied += other.rejected_kg_tied;
+        self.rejected_gold_not_candidate += other.rejected_gold_not_candidate;
+        self.rejected_implausible += other.rejected_implausible;
+    }
+
+    fn count(&mut self, source: Source, decision: Decision) {
+        match decision {
+            Decision::Labelled(_, rule) => {
+                *self.labelled.entry(labelled_by(source, rule)).or_default() += 1
+            }
+            Decision::Ambiguous => self.rejected_ambiguous += 1,
+            Decision::KgTied => self.rejected_kg_tied += 1,
+        }
+    }
+}
+
+/// Produces labelled sentences from the KB and the retriever; safe to share across threads.
+pub struct Generator<'a> {
+    pub kb: &'a Kb,
+    retriever: &'a Retriever,
+    labeller: Labeller,
+    /// Candidates by normalized surface: names recur across triples and sentences.
+    cache: RwLock<HashMap<String, Arc<Vec<Candidate>>>>,
+}
+
+impl<'a> Generator<'a> {
+    pub fn new(kb: &'a Kb, retriever: &'a Retriever, dominance: f32) -> Self {
+        let mut labeller = Labeller::new(kb);
+        labeller.dominance = dominance;
+        Generator {
+            kb,
+            retriever,
+            labeller,
+            cache: RwLock::default(),
+        }
+    }
+
+    fn candidates(&self, key: &str) -> Arc<Vec<Candidate>> {
+        if let Some(c) = self.cache.read().expect("cache lock").get(key) {
+            return c.clone();
+        }
+        let found = Arc::new(self.retriever.candidates_for_key(key));
+        let mut cache = self.cache.write().expect("cache lock");
+        cache.entry(key.to_string()).or_insert(found).clone()
+    }
+
+    /// Labelled sentences of one extract, in text order.
+    pub fn extract(&self, extract: &Extract) -> (Vec<Sentence>, Tally) {
+        let subject = self
+            .kb
+            .entity_idx(&extract.entity_id)
+            .map(|e| self.labeller.subject(e));
+        let mut tally = Tally::default();
+        let mut out = Vec::new();
+        for text in sentences(&extract.text) {
+            tally.sentences_seen += 1;
+            let mentions = self.label_detected(
+                &text,
+                Source::Extract,
+                subject.as_ref(),
+                &[],
+                None,
+                &mut tally,
+            );
+            if !mentions.is_empty() {
+                out.push(Sentence {
+                    doc: extract.entity_id.clone(),
+                    source: Source::Extract,
+                    text,
+                    mentions,
+                });
+            }
+        }
+        (out, tally)
+    }
+
+    /// The description of `entity` with the entity as subject, if it yields a label.
+    pub fn description(&self, entity: EntityIdx) -> (Option<Sentence>, Tally) {
+        let mut tally = Tally::default();
+        let e = self.kb.entity(entity);
+        let (Some(name), Some(desc)) = (e.label.as_deref(), e.description.as_deref()) else {
+            return (None, tally);
+        };
+        let Some(v) = description_sentence(name, desc) else {
+            return (None, tally);
+        };
+        tally.sentences_seen += 1;
+        let mut mentions: Vec<LabelledMention> = self
+            .known(&v.text, v.first, entity, Source::Description, &mut tally)
+            .into_iter()
+            .collect();
+        let subject = self.labeller.subject(entity);
+        let others = self.label_detected(
+            &v.text,
+            Source::Description,
+            Some(&subject),
+            &[entity],
+            Some(v.first),
+            &mut tally,
+        );
+        mentions.extend(others);
+        let sentence = (!mentions.is_empty()).then(|| Sentence {
+            doc: e.id.clone(),
+            source: Source::Description,
+            text: v.text,
+            mentions,
+        });
+        (sentence, tally)
+    }
+
+    /// The triple rendered as a sentence, with head and tail as mentions where retrieval
+    /// proposes them.
+    pub fn triple(&self, t: &Triple) -> (Option<Sentence>, Tally) {
+        let mut tally = Tally::default();
+        let (head, tail) = (self.kb.entity(t.head), self.kb.entity(t.tail));
+        let (Some(h), Some(tl)) = (head.label.as_deref(), tail.label.as_deref()) else {
+            return (None, tally);
+        };
+        if t.head == t.tail {
+            return (None, tally);
+        }
+        let rel = self.kb.relation(t.relation);
+        let v = triple_sentence(h, &relation_phrase(&rel.id, rel.label.as_deref()), tl);
+        tally.sentences_seen += 1;
+        let second = v.second.expect("triples have a tail span");
+        let mentions: Vec<LabelledMention> = [(v.first, t.head), (second, t.tail)]
+            .into_iter()
+            .filter_map(|(span, gold)| self.known(&v.text, span, gold, Source::Triple, &mut tally))
+            .collect();
+        let sentence = (!mentions.is_empty()).then(|| Sentence {
+            doc: format!("{}|{}|{}", head.id, rel.id, tail.id),
+            source: Source::Triple,
+            text: v.text,
+            mentions,
+        });
+        (sentence, tally)
+    }
+
+    /// A mention whose gold is known by construction, kept if retrieval proposes the gold.
+    fn known(
+        &self,
+        text: &str,
+        (start, end): (usize, usize),
+        gold: EntityIdx,
+        source: Source,
+        tally: &mut Tally,
+    ) -> Option<LabelledMention> {
+        tally.mentions_seen += 1;
+        let surface: String = text.chars().skip(start).take(end - start).collect();
+        let candidates = self.candidates(&normalize(&surface));
+        if !candidates.iter().any(|c| c.entity == gold) {
+            tally.rejected_gold_not_candidate += 1;
+            return None;
+        }
+        tally.count(source, Decision::Labelled(gold, Rule::Known));
+        Some(LabelledMention {
+            start,
+            end,
+            surface,
+            gold,
+            rule: Rule::Known,
+            candidates: record(&candidates),
+        })
+    }
+
+    /// Detects alias mentions in `text` (outside `skip`) and labels them by the rules.
+    fn label_detected(
+        &self,
+        text: &str,
+        source: Source,
+        subject: Option<&Subject>,
+        known: &[EntityIdx],
+        skip: Option<(usize, usize)>,
+        tally: &mut Tally,
+    ) -> Vec<LabelledMention> {
+        let detected: Vec<_> = self
+            .retriever
+            .detect(text)
+            .into_iter()
+            .filter(|m| skip.is_none_or(|(s, e)| m.end <= s || m.start >= e))
+            .collect();
+        let candidates: Vec<Arc<Vec<Candidate>>> =
+            detected.iter().map(|m| self.candidates(&m.key)).collect();
+        let slices: Vec<&[Candidate]> = candidates.iter().map(|c| c.as_slice()).collect();
+        let decisions = self.labeller.label(&slices, subject, known);
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = Vec::new();
+        for ((m, cands), decision) in detected.iter().zip(&candidates).zip(decisions) {
+            tally.mentions_seen += 1;
+            let decision = match decision {
+                Decision::Labelled(gold, _) if self.implausible(&chars, m.start, m.end, gold) => {
+                    tally.rejected_implausible += 1;
+                    continue;
+                }
+                d => d,
+            };
+            tally.count(source, decision);
+            if let Decision::Labelled(gold, rule) = decision {
+                out.push(LabelledMention {
+                    start: m.start,
+                    end: m.end,
+                    surface: chars[m.start..m.end].iter().collect(),
+                    gold,
+                    rule,
+                    candidates: record(cands),
+                });
+            }
+        }
+        out
+    }
+}
+
+impl Generator<'_> {
+    /// True for a label the surface argues against: a lower-case word for an entity whose
+    /// name is capitalized ("always" for the film "Always"), or a capitalized mention that is
+    /// only part of a longer name the KB lacks ("Charles" in "Charles Lamont").
+    fn implausible(&self, chars: &[char], start: usize, end: usize, gold: EntityIdx) -> bool {
+        let lower = chars[start..end].iter().all(|c| !c.is_uppercase());
+        let label_capitalized = self
+            .kb
+            .entity(gold)
+            .label
+            .as_deref()
+            .and_then(|l| l.chars().next())
+            .is_some_and(char::is_uppercase);
+        (lower && label_capitalized) || (!lower && part_of_longer_name(chars, start, end))
+    }
+}
+
+/// True when a capitalized word directly follows the span, or directly precedes it without
+/// being the first word of the sentence.
+fn part_of_longer_name(chars: &[char], start: usize, end: usize) -> bool {
+    let after =
+        chars.get(end) == Some(&' ') && chars.get(end + 1).is_some_and(|c| c.is_uppercase());
+    let before = start >= 2 && chars[start - 1] == ' ' && {
+        let word_start = chars[..start - 1]
+            .iter()
+            .rposition(|c| !c.is_alphanumeric())
+            .map_or(0, |i| i + 1);
+        word_start > 0 && chars[word_start].is_uppercase() && word_start < start - 1
+    };
+    after || before
+}
+
+fn record(candidates: &[Candidate]) -> Vec<WeakCandidate> {
+    candidates
+        .iter()
+        .map(|c| WeakCandidate {
+            entity: c.entity,
+            prior: c.prior,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_of_longer_name;
+
+    fn check(text: &str, word: &str) -> bool {
+        let chars: Vec<char> = text.chars().collect();
+        let start = text[..text.find(word).unwrap()].chars().count();
+        part_of_longer_name(&chars, start, start + word.chars().count())
+    }
+
+    #[test]
+    fn partial_names_are_spotted() {
+        assert!(check("a 1947 film by Charles Lamont.", "Charles"));
+        assert!(check("a 1947 film by Charles Lamont.", "Lamont"));
+        assert!(!check("In Paris, France.", "Paris"));
+        assert!(!check("He went to Paris in May.", "Paris"));
+        assert!(!check("Paris is big.", "Paris"));
+    }
+}
