@@ -49,7 +49,7 @@ pub fn load_encoder(explicit: Option<&Path>) -> Result<Encoder> {
 }
 
 /// Where candidate text vectors of one KB and encoder are kept between runs.
-fn entity_text_cache(kb_dir: &Path, encoder: &Encoder) -> PathBuf {
+pub fn entity_text_cache(kb_dir: &Path, encoder: &Encoder) -> PathBuf {
     let fp: String = encoder.fingerprint().chars().take(12).collect();
     kb_dir.join(format!(".entity-text-{fp}.safetensors"))
 }

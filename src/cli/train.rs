@@ -10,7 +10,9 @@ use clap::Args;
 use tailor::disambiguate::model::{fit, FitPlan, LabelledSentence, LabelledSpan, TrainOptions};
 use tailor::disambiguate::weak::{self, WeakExample, WeakOptions};
 
-use super::model::load_encoder;
+use tailor::disambiguate::model::EntityTextVectors;
+
+use super::model::{entity_text_cache, load_encoder};
 use super::retrieval::{load, RetrievalArgs};
 
 #[derive(Debug, Args)]
@@ -98,6 +100,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let (kb, retriever) = load(&args.retrieval)?;
     let encoder = load_encoder(args.encoder.as_deref())?;
+    let cache = entity_text_cache(&args.retrieval.kb, &encoder);
+    let entity_text = EntityTextVectors::load(&cache)?;
+    let cached = entity_text.len();
     let weak_options = WeakOptions {
         extracts,
         max_extracts: args.max_extracts,
@@ -116,6 +121,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         kb: &kb,
         retriever: &retriever,
         encoder: &encoder,
+        entity_text: &entity_text,
         embeddings: args.embeddings.clone(),
         train: sentences(&data.train),
         holdout: sentences(&data.holdout),
@@ -132,7 +138,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         resume: args.resume,
         progress: true,
     };
-    let report = fit(&plan)?;
+    let report = fit(&plan);
+    if entity_text.len() > cached {
+        entity_text.save(&cache, encoder.dim())?;
+    }
+    let report = report?;
     for (name, config) in &report.models {
         if let Some(last) = config.history.last() {
             eprintln!(

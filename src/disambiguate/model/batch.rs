@@ -80,7 +80,7 @@ impl BatchInputs<'_> {
         let mut entity_text = Vec::with_capacity(b * width * d);
         let mut kg = Vec::with_capacity(b * width * k);
         let mut scalar_rows = Vec::with_capacity(b * width * SCALARS);
-        let mut mask = Vec::with_capacity(b * width);
+        let mut mask: Vec<f32> = Vec::with_capacity(b * width);
         let mut nil = Vec::with_capacity(b * NIL_FEATURES);
         let mut text_row = Vec::with_capacity(d);
         for m in mentions {

@@ -52,6 +52,8 @@ pub struct FitPlan<'a> {
     pub kb: &'a Kb,
     pub retriever: &'a Retriever,
     pub encoder: &'a Encoder,
+    /// Candidate text vectors already encoded (a cache from earlier runs); filled as needed.
+    pub entity_text: &'a EntityTextVectors,
     /// Embedding directories to read and copy into the model.
     pub embeddings: Vec<PathBuf>,
     pub train: Vec<LabelledSentence>,
@@ -158,9 +160,9 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         .map(|p| Embeddings::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
-    let text = EntityTextVectors::default();
-    let (train_set, dropped) = featurize(plan, &plan.train, &text, "training sentences")?;
-    let (holdout, dropped_holdout) = featurize(plan, &plan.holdout, &text, "holdout sentences")?;
+    let text = plan.entity_text;
+    let (train_set, dropped) = featurize(plan, &plan.train, text, "training sentences")?;
+    let (holdout, dropped_holdout) = featurize(plan, &plan.holdout, text, "holdout sentences")?;
     tracing::info!(
         training = train_set.len(),
         holdout = holdout.len(),
@@ -239,9 +241,9 @@ fn fit_variant(
         history: Vec::new(),
     };
     let device = Device::Cpu;
-    device.set_seed(plan.options.seed)?;
     let mut vars = VarMap::new();
     let net = FusionNet::new(shape, VarBuilder::from_varmap(&vars, DType::F32, &device))?;
+    seed_weights(&vars, plan.options.seed)?;
     let weights = dir.join(WEIGHTS_FILE);
     if plan.resume && dir.join(CONFIG_FILE).exists() && weights.exists() {
         let previous = ModelConfig::read(dir)?;
@@ -291,6 +293,29 @@ fn fit_variant(
     config.history = history;
     config.write(dir)?;
     Ok(config)
+}
+
+/// Re-initializes every weight from a seeded generator, so a seed fixes the whole run (candle's
+/// CPU initializers draw from an unseeded thread generator): weights uniform in ±1/√fan-in, as
+/// common linear-layer initializers do, biases zero.
+fn seed_weights(vars: &VarMap, seed: u64) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let data = vars.data().lock().expect("not poisoned");
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for name in names {
+        let var = &data[name];
+        let dims = var.dims().to_vec();
+        let values: Vec<f32> = if dims.len() == 2 {
+            let bound = 1.0 / (dims[1] as f32).sqrt();
+            (0..dims[0] * dims[1]).map(|_| rng.random_range(-bound..bound)).collect()
+        } else {
+            vec![0.0; var.elem_count()]
+        };
+        var.set(&candle_core::Tensor::from_vec(values, dims, &Device::Cpu)?)?;
+    }
+    Ok(())
 }
 
 /// Where a fit writes until it is complete.

@@ -88,3 +88,59 @@ impl FusionNet {
         Ok(Tensor::cat(&[scores, nil], 1)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::{Optimizer, VarMap};
+
+    use super::*;
+
+    fn batch(b: usize, c: usize, shape: NetShape) -> Batch {
+        let dev = Device::Cpu;
+        let r = |dims: &[usize]| Tensor::randn(0f32, 1.0, dims, &dev).unwrap();
+        Batch {
+            context: r(&[b, 2 * shape.text_dim]),
+            entity_text: r(&[b, c, shape.text_dim]),
+            kg: r(&[b, c, shape.kg_dim]),
+            scalars: r(&[b, c, SCALARS]),
+            mask: Tensor::from_vec(
+                (0..b * c).map(|i| if i % c == c - 1 { 0f32 } else { 1.0 }).collect(),
+                (b, c),
+                &dev,
+            )
+            .unwrap(),
+            nil: r(&[b, NIL_FEATURES]),
+            width: c,
+        }
+    }
+
+    #[test]
+    fn logits_cover_candidates_and_nil_and_training_fits_a_batch() {
+        let shape = NetShape {
+            text_dim: 8,
+            kg_dim: 4,
+            hidden: 16,
+        };
+        let vars = VarMap::new();
+        let net = FusionNet::new(shape, VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu))
+            .unwrap();
+        let batch = batch(6, 5, shape);
+        let logits = net.forward(&batch).unwrap();
+        assert_eq!(logits.dims(), &[6, 6]);
+        let padded: Vec<Vec<f32>> = logits.to_vec2().unwrap();
+        assert!(padded.iter().all(|row| row[4] < -1e3), "padding never wins");
+
+        let targets = Tensor::from_vec(vec![0u32, 1, 2, 3, 5, 0], 6, &Device::Cpu).unwrap();
+        let loss = |net: &FusionNet| {
+            candle_nn::loss::cross_entropy(&net.forward(&batch).unwrap(), &targets).unwrap()
+        };
+        let before = loss(&net).to_scalar::<f32>().unwrap();
+        let mut opt = candle_nn::AdamW::new_lr(vars.all_vars(), 1e-2).unwrap();
+        for _ in 0..50 {
+            opt.backward_step(&loss(&net)).unwrap();
+        }
+        let after = loss(&net).to_scalar::<f32>().unwrap();
+        assert!(after < before * 0.5, "a batch can be fitted: {before} -> {after}");
+    }
+}

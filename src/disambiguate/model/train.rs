@@ -86,8 +86,11 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+/// Stands for NIL until a batch knows where its NIL column is.
+const NIL_TARGET: u32 = u32::MAX;
+
 /// One training mention laid out for a step: its candidates and the index of the answer
-/// (`candidates.len()` means NIL).
+/// ([`NIL_TARGET`] for NIL).
 fn training_view(
     m: &TrainingMention,
     batch_golds: &[EntityIdx],
@@ -125,8 +128,9 @@ fn training_view(
             added += 1;
         }
     }
+    // NIL's column comes after the padding, so its index is only known per batch.
     let target = if nil {
-        candidates.len()
+        NIL_TARGET as usize
     } else {
         candidates.iter().position(|c| c.entity == m.gold)?
     };
@@ -178,8 +182,12 @@ pub fn train(
                 continue;
             }
             let mentions: Vec<&MentionFeatures> = views.iter().map(|v| &v.0).collect();
-            let targets: Vec<u32> = views.iter().map(|v| v.1).collect();
             let batch = inputs.assemble(&mentions, &device)?;
+            let nil_column = batch.width as u32;
+            let targets: Vec<u32> = views
+                .iter()
+                .map(|v| if v.1 == NIL_TARGET { nil_column } else { v.1 })
+                .collect();
             let logits = net.forward(&batch)?;
             let targets = Tensor::from_vec(targets, views.len(), &device)?;
             let loss = candle_nn::loss::cross_entropy(&logits, &targets)?;
