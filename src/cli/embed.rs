@@ -100,6 +100,9 @@ struct TrainArgs {
     /// Print the manifest as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Store the tables as f16 (half the size; loading reads them back as f32).
+    #[arg(long)]
+    half: bool,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +191,7 @@ fn train(a: TrainArgs) -> Result<()> {
     };
     let (params, state) = trainer.run(a.resume)?;
     let mut manifest = EmbedManifest::new(&cfg, &data, &params, &state);
+    manifest.half = a.half;
     if let Some(m) = state.history.iter().rev().find_map(|r| r.valid) {
         manifest.metrics.insert("valid".into(), m);
     }

@@ -144,7 +144,9 @@ mod tests {
 
         // many slots over few rows: parallel runs must give what one run gives
         let rows: Vec<u32> = (0..10_000u32).map(|i| (i * 7919) % 97).collect();
-        let grads: Vec<f32> = (0..20_000).map(|i| ((i % 13) as f32 - 6.0) * 0.01).collect();
+        let grads: Vec<f32> = (0..20_000)
+            .map(|i| ((i % 13) as f32 - 6.0) * 0.01)
+            .collect();
         let mut par = Table::new(vec![0.5; 97 * 2], 2);
         apply(&mut par, &rows, &grads, 0.05);
         let mut seq = Table::new(vec![0.5; 97 * 2], 2);

@@ -15,9 +15,9 @@ use rayon::prelude::*;
 
 use super::data::Row;
 use super::error::Result;
+use super::hyper_grad;
 use super::loss::Loss;
 use super::model::{relation_width, ModelKind, ModelView, Norm, BALL_EPS, MIN_CURVATURE};
-use super::hyper_grad;
 use super::sample::{chunk_rng, Sampler};
 
 /// Examples per parallel work unit; fixed so the random streams do not depend on threads.

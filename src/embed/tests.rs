@@ -61,15 +61,7 @@ fn grads_by(cfg: &TrainConfig, params: &Params, triples: &[Row], path: GradPath)
         negatives: cfg.negatives,
     };
     let mut g = Grads::default();
-    batch(
-        &params.view(),
-        &cfg.loss,
-        &sampler,
-        &spec,
-        path,
-        &mut g,
-    )
-    .unwrap();
+    batch(&params.view(), &cfg.loss, &sampler, &spec, path, &mut g).unwrap();
     g
 }
 
@@ -162,14 +154,28 @@ fn hyperbolic_hand_gradient_matches_candle_autograd() {
     assert_eq!(hand.ent_rows, auto.ent_rows);
     let close = |a: f32, b: f32| (a - b).abs() <= 1e-3 * a.abs().max(b.abs()) + 1e-4;
     for (i, (a, b)) in hand.ent.iter().zip(&auto.ent).enumerate() {
-        assert!(close(*a, *b), "entity slot value {i}: hand {a} vs candle {b}");
+        assert!(
+            close(*a, *b),
+            "entity slot value {i}: hand {a} vs candle {b}"
+        );
     }
     for (i, (a, b)) in hand.rel.iter().zip(&auto.rel).enumerate() {
-        assert!(close(*a, *b), "relation slot value {i}: hand {a} vs candle {b}");
+        assert!(
+            close(*a, *b),
+            "relation slot value {i}: hand {a} vs candle {b}"
+        );
     }
-    assert!(close(hand.curvature, auto.curvature), "{} vs {}", hand.curvature, auto.curvature);
+    assert!(
+        close(hand.curvature, auto.curvature),
+        "{} vs {}",
+        hand.curvature,
+        auto.curvature
+    );
     let fd = curvature_fd(&cfg, &params, &triples);
-    assert!((fd - hand.curvature as f64).abs() < 2e-2 * fd.abs() + 2e-3, "fd {fd}");
+    assert!(
+        (fd - hand.curvature as f64).abs() < 2e-2 * fd.abs() + 2e-3,
+        "fd {fd}"
+    );
 }
 
 #[test]
@@ -211,10 +217,6 @@ fn transe_recovers_a_chain() {
     };
     cfg.epochs = 300;
     cfg.lr = 0.5;
-
-
-
-
 
     cfg.negatives = 8;
     cfg.batch_size = 16;

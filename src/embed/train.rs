@@ -244,14 +244,7 @@ impl Trainer<'_> {
                 first_chunk: b as u64 * chunks_per_batch,
                 negatives: cfg.negatives,
             };
-            batch(
-                &params.view(),
-                &cfg.loss,
-                sampler,
-                &spec,
-                path,
-                grads,
-            )?;
+            batch(&params.view(), &cfg.loss, sampler, &spec, path, grads)?;
             apply(&mut params.entity, &grads.ent_rows, &grads.ent, cfg.lr);
             apply(&mut params.relation, &grads.rel_rows, &grads.rel, cfg.lr);
             if params.model == ModelKind::Hyperbolic {
