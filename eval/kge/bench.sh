@@ -4,7 +4,13 @@
 # points at a Python with pykeen installed (see ../shared/bench/kge/), otherwise compares with
 # the peer figures measured on a machine like this one (../shared/bench/kge/README.md).
 #
-# Usage: eval/kge/bench.sh [TAILOR_BINARY]   (build it optimized first; see the report)
+# Usage: eval/kge/bench.sh [TAILOR_BINARY]. Build it optimized first: `cargo build --release`,
+# or, reusing the dev profile's dependencies, only tailor itself at opt-level 3:
+#   CARGO_TARGET_DIR=target/opt cargo build --bin tailor \
+#     --config 'profile.dev.package.tailor.opt-level=3' \
+#     --config 'profile.dev.package.tailor.debug-assertions=false' \
+#     --config 'profile.dev.package.tailor.overflow-checks=false'
+#   eval/kge/bench.sh target/opt/debug/tailor
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TAILOR=${1:-target/release/tailor}
@@ -43,6 +49,6 @@ if [[ -n "${PYKEEN_PYTHON:-}" ]]; then
 fi
 
 echo "== accuracy, CoDEx-M"
-run m-transe-d32 codex-m --model transe --dim 32 --epochs 20 --negatives 64
+run m-transe-d32 codex-m --model transe --dim 32 --epochs 20 --negatives 64 --lr 0.3 --margin 6
 run m-hyperbolic-d32 codex-m --model hyperbolic --dim 32 --epochs 20 --negatives 64
-run m-transe-best codex-m --model transe --dim 256 --epochs 20 --negatives 64
+run m-transe-d128 codex-m --model transe --dim 128 --epochs 20 --negatives 64 --lr 0.3 --margin 9

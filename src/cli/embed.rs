@@ -100,6 +100,13 @@ struct TrainArgs {
     /// Print the manifest as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Hold out this many random training triples as a test split (when there is none, as with
+    /// a KB), so the trained tables get a filtered MRR on triples they never saw.
+    #[arg(long, default_value_t = 0)]
+    holdout: usize,
+    /// Store the tables as f16 (half the size; loading reads them back as f32).
+    #[arg(long)]
+    half: bool,
 }
 
 #[derive(Debug, Args)]
@@ -138,12 +145,18 @@ fn train(a: TrainArgs) -> Result<()> {
         bail!("--out is required")
     };
     let start = Instant::now();
-    let data = match &a.train {
+    let mut data = match &a.train {
         Some(t) => TripleData::from_files(t, a.valid.as_deref(), a.test.as_deref())?,
         None => {
             TripleData::from_kb(&a.kb).with_context(|| format!("loading KB {}", a.kb.display()))?
         }
     };
+    if a.holdout > 0 {
+        if !data.test.is_empty() {
+            bail!("--holdout: there is already a test split");
+        }
+        hold_out(&mut data, a.holdout, a.seed);
+    }
     tracing::info!(
         entities = data.entities.len(),
         relations = data.relations.len(),
@@ -188,6 +201,7 @@ fn train(a: TrainArgs) -> Result<()> {
     };
     let (params, state) = trainer.run(a.resume)?;
     let mut manifest = EmbedManifest::new(&cfg, &data, &params, &state);
+    manifest.half = a.half;
     if let Some(m) = state.history.iter().rev().find_map(|r| r.valid) {
         manifest.metrics.insert("valid".into(), m);
     }
@@ -213,6 +227,16 @@ fn train(a: TrainArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Moves `n` training triples, drawn by `seed`, to the test split.
+fn hold_out(data: &mut TripleData, n: usize, seed: u64) {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed ^ 0x686f_6c64);
+    data.train.shuffle(&mut rng);
+    let n = n.min(data.train.len() / 2);
+    data.test = data.train.split_off(data.train.len() - n);
 }
 
 fn eval(a: EvalArgs) -> Result<()> {

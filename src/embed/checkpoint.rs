@@ -50,7 +50,7 @@ pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> 
         serde_json::to_string(state).expect("state serializes"),
     );
     meta.insert("relations".into(), p.relations.to_string());
-    tensors::write(&tmp, &tables, meta)?;
+    tensors::write(&tmp, &tables, meta, false)?;
     std::fs::rename(&tmp, path).map_err(|e| EmbedError::io(path, e))
 }
 

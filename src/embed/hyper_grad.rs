@@ -235,8 +235,8 @@ pub fn example(
         let z = sc * nm;
         if z < 1.0 - BALL_EPS && nm > 1e-15 {
             let k = w * 4.0 * dist / ((1.0 - z * z) * nm);
-            for i in 0..d {
-                s.g_m[i] = k * m[i];
+            for (g, mi) in s.g_m.iter_mut().zip(m) {
+                *g = k * mi;
             }
             g_c += w * 2.0 * dist * (nm / (c * (1.0 - z * z)) - dist / (2.0 * c));
         } else {

@@ -3,7 +3,9 @@
 //! Layout: `entities.safetensors`, `relations.safetensors`, `types.safetensors` (table
 //! `vectors`, and for the hyperbolic model `tangent`; the row ids, newline-joined, in the
 //! metadata field `ids`) and `manifest.json` ([`EmbedManifest`]). Written into a sibling
-//! directory and renamed into place.
+//! directory and renamed into place. With [`EmbedManifest::half`] the tables are f16 and the
+//! hyperbolic model keeps only `tangent` (the ball points are recomputed on load), which keeps
+//! a 138k-entity, dim-32 model near 9 MB; loading gives f32 either way.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -42,6 +44,9 @@ pub struct EmbedManifest {
     pub epochs: u64,
     pub stopped_early: bool,
     pub train_seconds: f64,
+    /// Tables stored as f16.
+    #[serde(default)]
+    pub half: bool,
     pub history: Vec<EpochRecord>,
     /// Final metrics by split name ("valid", "test"), where measured.
     pub metrics: BTreeMap<String, Metrics>,
@@ -65,6 +70,7 @@ impl EmbedManifest {
             epochs: state.epochs_done,
             stopped_early: state.stopped_early,
             train_seconds: state.history.iter().map(|r| r.seconds).sum(),
+            half: false,
             history: state.history.clone(),
             metrics: BTreeMap::new(),
         }
@@ -231,17 +237,23 @@ impl Embeddings {
         }
         let d = manifest.dim;
         let rw = super::model::relation_width(manifest.model, d);
-        let hyper = manifest.model == ModelKind::Hyperbolic;
+        let ball = (manifest.model == ModelKind::Hyperbolic).then_some(curvature_of(&manifest));
         Ok(Embeddings {
-            entities: read_lookup(&dir.join("entities.safetensors"), d, hyper)?,
-            relations: read_lookup(&dir.join("relations.safetensors"), rw, false)?,
-            types: read_lookup(&dir.join("types.safetensors"), d, hyper)?,
+            entities: read_lookup(&dir.join("entities.safetensors"), d, ball)?,
+            relations: read_lookup(&dir.join("relations.safetensors"), rw, None)?,
+            types: read_lookup(&dir.join("types.safetensors"), d, ball)?,
             manifest,
         })
     }
 }
 
-fn read_lookup(path: &Path, width: usize, tangent: bool) -> Result<Lookup> {
+fn curvature_of(m: &EmbedManifest) -> f32 {
+    m.curvature.unwrap_or(1.0)
+}
+
+/// Reads one table file; `ball` (the curvature) marks hyperbolic rows, whose `tangent` table
+/// is read too and whose ball points are recomputed from it when the file stores none.
+fn read_lookup(path: &Path, width: usize, ball: Option<f32>) -> Result<Lookup> {
     let mut f = tensors::read(path)?;
     let ids: Vec<String> = f
         .meta(path, "ids")?
@@ -249,11 +261,19 @@ fn read_lookup(path: &Path, width: usize, tangent: bool) -> Result<Lookup> {
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    let vectors = f.take(path, "vectors", width)?;
-    let tangent = if tangent {
-        Some(f.take(path, "tangent", width)?)
-    } else {
-        None
+    let tangent = match ball {
+        Some(_) => Some(f.take(path, "tangent", width)?),
+        None => None,
+    };
+    let vectors = match (ball, &tangent) {
+        (Some(c), Some(t)) if !f.has("vectors") => {
+            let mut b = vec![0.0; t.len()];
+            for (o, v) in b.chunks_mut(width).zip(t.chunks(width)) {
+                expmap0(v, c, o);
+            }
+            b
+        }
+        _ => f.take(path, "vectors", width)?,
     };
     if vectors.len() != ids.len() * width {
         return Err(EmbedError::BadStore {
@@ -296,16 +316,23 @@ pub fn save(
         }
         b
     });
+    let half = manifest.half;
     let (vectors, tangent) = match &ball {
         Some(b) => (b.as_slice(), Some(view.entity)),
         None => (view.entity, None),
     };
+    // half-size hyperbolic files keep the tangent rows only; the loader maps them into the ball
+    fn stored(v: &[f32], keep: bool) -> Option<&[f32]> {
+        keep.then_some(v)
+    }
+    let keep = !(half && hyper);
     write_lookup(
         &s.join("entities.safetensors"),
         &data.entities,
         d,
-        vectors,
+        stored(vectors, keep),
         tangent,
+        half,
     )?;
 
     let types: Vec<String> = data
@@ -320,12 +347,14 @@ pub fn save(
             .collect()
     };
     let type_tangent = tangent.map(pick);
+    let type_vectors = pick(vectors);
     write_lookup(
         &s.join("types.safetensors"),
         &types,
         d,
-        &pick(vectors),
+        stored(&type_vectors, keep),
         type_tangent.as_deref(),
+        half,
     )?;
 
     let mut rel_ids = data.relations.clone();
@@ -336,8 +365,9 @@ pub fn save(
         &s.join("relations.safetensors"),
         &rel_ids,
         view.relation_width(),
-        view.relation,
+        Some(view.relation),
         None,
+        half,
     )?;
 
     let path = s.join(MANIFEST);
@@ -351,14 +381,18 @@ fn write_lookup(
     path: &Path,
     ids: &[String],
     width: usize,
-    vectors: &[f32],
+    vectors: Option<&[f32]>,
     tangent: Option<&[f32]>,
+    half: bool,
 ) -> Result<()> {
-    let mut tables = vec![Named {
-        name: "vectors",
-        shape: vec![ids.len(), width],
-        values: vectors,
-    }];
+    let mut tables = Vec::new();
+    if let Some(v) = vectors {
+        tables.push(Named {
+            name: "vectors",
+            shape: vec![ids.len(), width],
+            values: v,
+        });
+    }
     if let Some(t) = tangent {
         tables.push(Named {
             name: "tangent",
@@ -367,7 +401,7 @@ fn write_lookup(
         });
     }
     let meta = HashMap::from([("ids".to_string(), ids.join("\n"))]);
-    tensors::write(path, &tables, meta)
+    tensors::write(path, &tables, meta, half)
 }
 
 /// Rewrites only the manifest of a finished directory (after evaluation adds metrics).

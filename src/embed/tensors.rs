@@ -1,4 +1,5 @@
 //! Reading and writing named f32 tables as safetensors, with string metadata beside them.
+//! Tables may be stored as f16 to halve the files; reading always gives f32.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,10 +16,24 @@ pub struct Named<'a> {
     pub values: &'a [f32],
 }
 
-pub fn write(path: &Path, tables: &[Named], metadata: HashMap<String, String>) -> Result<()> {
+/// Writes `tables`, as f16 when `half` is set.
+pub fn write(
+    path: &Path,
+    tables: &[Named],
+    metadata: HashMap<String, String>,
+    half: bool,
+) -> Result<()> {
+    let dtype = if half { Dtype::F16 } else { Dtype::F32 };
     let bytes: Vec<Vec<u8>> = tables
         .iter()
-        .map(|t| t.values.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .map(|t| {
+            if half {
+                let h = t.values.iter().map(|&x| half::f16::from_f32(x));
+                h.flat_map(|x| x.to_le_bytes()).collect()
+            } else {
+                t.values.iter().flat_map(|x| x.to_le_bytes()).collect()
+            }
+        })
         .collect();
     let err = |source| EmbedError::Safetensors {
         path: path.to_path_buf(),
@@ -30,7 +45,7 @@ pub fn write(path: &Path, tables: &[Named], metadata: HashMap<String, String>) -
         .map(|(t, b)| {
             Ok((
                 t.name,
-                TensorView::new(Dtype::F32, t.shape.clone(), b).map_err(err)?,
+                TensorView::new(dtype, t.shape.clone(), b).map_err(err)?,
             ))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -53,17 +68,24 @@ pub fn read(path: &Path) -> Result<Loaded> {
     let st = SafeTensors::deserialize(&buf).map_err(err)?;
     let mut tables = HashMap::new();
     for (name, view) in st.tensors() {
-        if view.dtype() != Dtype::F32 {
-            return Err(EmbedError::BadStore {
-                path: path.to_path_buf(),
-                message: format!("table {name} is {:?}, expected F32", view.dtype()),
-            });
-        }
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let values = match view.dtype() {
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => view
+                .data()
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(EmbedError::BadStore {
+                    path: path.to_path_buf(),
+                    message: format!("table {name} is {other:?}, expected F32 or F16"),
+                })
+            }
+        };
         tables.insert(name, (view.shape().to_vec(), values));
     }
     Ok(Loaded {
@@ -73,6 +95,10 @@ pub fn read(path: &Path) -> Result<Loaded> {
 }
 
 impl Loaded {
+    pub fn has(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+
     /// Takes a table, checking its width; an error names the file and the table.
     pub fn take(&mut self, path: &Path, name: &str, width: usize) -> Result<Vec<f32>> {
         let bad = |message: String| EmbedError::BadStore {
