@@ -10,6 +10,7 @@ mod ingest;
 mod kb;
 mod link;
 mod retrieval;
+mod serve;
 
 /// Knowledge-graph entity disambiguation, right on the long tail.
 #[derive(Debug, Parser)]
@@ -36,6 +37,8 @@ pub enum Command {
     Candidates(candidates::CandidatesArgs),
     /// Link the mentions of a corpus to KB entities.
     Link(link::LinkArgs),
+    /// Serve linking over HTTP (POST /link, GET /entity/{id}, GET /health).
+    Serve(serve::ServeArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kb(cmd) => kb::run(cmd),
         Command::Candidates(args) => candidates::run(args),
         Command::Link(args) => link::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
