@@ -223,7 +223,7 @@ fn a_killed_run_resumes_to_the_same_output() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let corpus = d.join("corpus.jsonl");
-    write_corpus(&corpus, "doc-", 40_000);
+    write_corpus(&corpus, "doc-", 10_000);
     let args = |out: &Path| -> Vec<String> {
         [
             "link",
@@ -236,7 +236,7 @@ fn a_killed_run_resumes_to_the_same_output() {
         ]
         .iter()
         .map(|a| a.to_string())
-        .chain(["--part-docs".into(), "1000".into()])
+        .chain(["--part-docs".into(), "250".into()])
         .collect()
     };
 
