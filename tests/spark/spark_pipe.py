@@ -66,7 +66,8 @@ def main():
     # The recipe: each partition's rows as JSON lines through one tailor process.
     command = f"{tailor} -q link --kb {kb} - --out -"
     df = spark.read.parquet(corpus).select("id", "text")
-    piped = df.toJSON().rdd.pipe(command).collect()
+    lines = df.rdd.map(lambda row: json.dumps(row.asDict(recursive=True)))
+    piped = lines.pipe(command).collect()
     got = {}
     for line in piped:
         d = json.loads(line)
