@@ -1,16 +1,27 @@
-//! `tailor link`: annotate a corpus with KB entities.
+//! `tailor link`: annotate a corpus with KB entities, as one file, a stream on stdout, or a
+//! resumable, shardable directory of parts; `--merge` joins parts into one file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
-use clap::Args;
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
 
 use tailor::disambiguate::{PriorScorer, Scorer};
-use tailor::link::{link_corpus, Linker};
+use tailor::link::parts::{PartsWriter, RunIdentity, DEFAULT_PART_DOCS};
+use tailor::link::{
+    expand_inputs, link_stream, merge, AnnotationWriter, BatchOptions, LinkReport, Linker, Shard,
+    StdoutJsonl, DEFAULT_MAX_DOC_BYTES,
+};
 
 use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PartFormat {
+    Parquet,
+    Jsonl,
+}
 
 #[derive(Debug, Args)]
 pub struct LinkArgs {
@@ -18,30 +29,92 @@ pub struct LinkArgs {
     retrieval: RetrievalArgs,
     #[command(flatten)]
     model: ModelArgs,
-    /// Inputs: .txt (one document per file), .jsonl ({"id", "text", "mentions"?} a line; with
-    /// "mentions" [{"start", "end"}] the spans are linked as given), .parquet (id, text).
+    /// Inputs, in order: .txt (one document per file), .jsonl ({"id", "text", "mentions"?} a
+    /// line; with "mentions" [{"start", "end"}] the spans are linked as given), .parquet (id,
+    /// text); .gz/.zst/.bz2 text and JSONL are decompressed. Globs ("corpus/*.jsonl.gz") are
+    /// expanded in sorted order; `-` reads JSONL from stdin. With --merge: part files or output
+    /// directories.
     #[arg(required = true)]
-    inputs: Vec<PathBuf>,
-    /// Output: .jsonl (a record per document) or .parquet (a row per mention).
+    inputs: Vec<String>,
+    /// Output: FILE.jsonl (a record per document) or FILE.parquet (a row per mention), written
+    /// aside and renamed at the end; `-` for JSONL on stdout; any other path is a directory of
+    /// numbered parts with a progress manifest, which --resume continues.
     #[arg(long, short)]
     out: PathBuf,
-    /// Unreadable documents to record (with their error) and skip before failing. Default 0:
-    /// the first one stops the run, and no output is left behind.
+    /// Format of the parts in an output directory.
+    #[arg(long, value_enum, default_value = "parquet")]
+    format: PartFormat,
+    /// Documents per part in an output directory; a killed run loses at most one part's work.
+    #[arg(long, default_value_t = DEFAULT_PART_DOCS)]
+    part_docs: u64,
+    /// Continue the run that wrote the output directory: skip the documents of its committed
+    /// parts and write the rest. Inputs and settings must be the same.
+    #[arg(long)]
+    resume: bool,
+    /// Link only worker I's share of N (0-based), by a stable hash of the document id, so N
+    /// workers given the same inputs and output directory split the corpus exactly.
+    #[arg(long, value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    /// Merge the inputs (part files, or output directories) into --out of the same format.
+    #[arg(long)]
+    merge: bool,
+    /// Unreadable documents or inputs to record (with their error) and skip before failing.
+    /// Default 0: the first one stops the run.
     #[arg(long, default_value_t = 0)]
     max_errors: u64,
+    /// Documents with more bytes of text than this fail (and count against --max-errors).
+    #[arg(long, default_value_t = DEFAULT_MAX_DOC_BYTES)]
+    max_doc_bytes: usize,
     /// With --prior-only: leave a mention unlinked when its best prior is below this.
     #[arg(long, default_value_t = 0.0)]
     nil_threshold: f32,
     /// Candidates written per mention.
     #[arg(long, default_value_t = tailor::link::DEFAULT_OUTPUT_CANDIDATES)]
     output_candidates: usize,
+    /// Worker threads for linking (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+enum Output {
+    Stdout,
+    File,
+    Parts,
+}
+
+fn output_kind(out: &Path) -> Output {
+    let name = out.to_string_lossy();
+    if name == "-" {
+        Output::Stdout
+    } else if name.ends_with(".jsonl") || name.ends_with(".parquet") {
+        Output::File
+    } else {
+        Output::Parts
+    }
 }
 
 pub fn run(args: LinkArgs) -> Result<()> {
-    for input in &args.inputs {
-        if !input.exists() {
-            bail!("{}: no such input", input.display());
-        }
+    if args.merge {
+        let inputs: Vec<PathBuf> = args.inputs.iter().map(PathBuf::from).collect();
+        let report = merge::merge(&inputs, &args.out)?;
+        eprintln!(
+            "merged {} parts, {} records, into {}",
+            report.parts,
+            report.records,
+            args.out.display()
+        );
+        return Ok(());
+    }
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("starting the linking threads")?;
+    }
+    let inputs = expand_inputs(&args.inputs)?;
+    let kind = output_kind(&args.out);
+    if args.resume && !matches!(kind, Output::Parts) {
+        bail!("--resume needs an output directory (not a .jsonl/.parquet file or -)");
     }
     let (kb, retriever) = load(&args.retrieval)?;
     let prior = PriorScorer {
@@ -50,12 +123,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
     let models = if args.model.prior_only {
         None
     } else {
-        Some(LoadedModels::load(
-            &args.model,
-            &kb,
-            &args.retrieval.kb,
-            false,
-        )?)
+        Some(LoadedModels::load(&args.model, &kb, &args.retrieval.kb, false)?)
     };
     let scorer: &dyn Scorer = match &models {
         Some(m) => &m.scorers[0],
@@ -67,20 +135,114 @@ pub fn run(args: LinkArgs) -> Result<()> {
         scorer,
         output_candidates: args.output_candidates,
     };
+    let mut options = BatchOptions {
+        max_errors: args.max_errors,
+        max_doc_bytes: args.max_doc_bytes,
+        shard: args.shard.unwrap_or(Shard::ALL),
+        progress: true,
+        ..BatchOptions::default()
+    };
     let t0 = Instant::now();
-    let report = link_corpus(&linker, &args.inputs, &args.out, args.max_errors, true)?;
-    let secs = t0.elapsed().as_secs_f64();
+    let report = match kind {
+        Output::Stdout => {
+            let mut sink = StdoutJsonl::new();
+            let report = link_stream(&linker, inputs, &mut sink, &options)?;
+            sink.finish()?;
+            report
+        }
+        Output::File => {
+            let mut sink = AnnotationWriter::create(&args.out)?;
+            let report = link_stream(&linker, inputs, &mut sink, &options)?;
+            sink.finish()?;
+            report
+        }
+        Output::Parts => {
+            let run = identity(&args, &inputs, options.shard)?;
+            let mut sink = PartsWriter::open(&args.out, run, args.resume)?;
+            if sink.progress().complete {
+                eprintln!("{}: the run is already complete", args.out.display());
+                return Ok(());
+            }
+            options.skip = sink.progress().documents();
+            options.errors_before = sink.progress().failed();
+            if options.skip > 0 {
+                tracing::info!(
+                    documents = options.skip,
+                    parts = sink.progress().parts.len(),
+                    "resuming after the committed parts"
+                );
+            }
+            let report = link_stream(&linker, inputs, &mut sink, &options)?;
+            sink.finish()?;
+            report
+        }
+    };
     if let Some(m) = &models {
         m.save_cache();
     }
+    print_summary(&report, t0.elapsed().as_secs_f64(), &args.out);
+    Ok(())
+}
+
+/// What makes two runs the same run, for --resume.
+fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIdentity> {
+    let mut sized = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            bail!("an output directory needs file inputs: stdin cannot be resumed");
+        }
+        let bytes = std::fs::metadata(input)
+            .with_context(|| input.display().to_string())?
+            .len();
+        sized.push((input.display().to_string(), bytes));
+    }
+    Ok(RunIdentity {
+        inputs: sized,
+        shard,
+        part_docs: args.part_docs.max(1),
+        format: match args.format {
+            PartFormat::Parquet => "parquet".into(),
+            PartFormat::Jsonl => "jsonl".into(),
+        },
+        settings: format!(
+            "kb={} scorer={} nil_threshold={} top_k={} fuzzy={} candidates={} \
+             max_doc_bytes={}",
+            args.retrieval.kb.display(),
+            scorer_identity(&args.model),
+            args.nil_threshold,
+            args.retrieval.top_k,
+            !args.retrieval.no_fuzzy,
+            args.output_candidates,
+            args.max_doc_bytes
+        ),
+    })
+}
+
+fn print_summary(report: &LinkReport, secs: f64, out: &Path) {
+    let per_sec = |n: u64| n as f64 / secs.max(1e-9);
     eprintln!(
-        "linked {} documents ({} failed): {} mentions, {} linked, in {:.2}s; wrote {}",
+        "linked {} documents ({} failed): {} mentions, {} linked, {} tokens, {} bytes in {:.2}s \
+         ({:.0} docs/s, {:.0} tokens/s, {:.0} mentions/s, {:.2} MB/s); wrote {}",
         report.documents,
         report.failed,
         report.mentions,
         report.linked,
+        report.tokens,
+        report.bytes,
         secs,
-        args.out.display()
+        per_sec(report.documents),
+        per_sec(report.tokens),
+        per_sec(report.mentions),
+        per_sec(report.bytes) / 1e6,
+        out.display()
     );
-    Ok(())
+}
+
+/// The scorer a run uses, as --resume compares it.
+fn scorer_identity(model: &ModelArgs) -> String {
+    if model.prior_only {
+        "prior".into()
+    } else {
+        format!("model:{}", model.model.display())
+    }
 }

@@ -16,6 +16,7 @@ mod model;
 mod retrieval;
 mod train;
 mod weak;
+mod serve;
 
 /// Knowledge-graph entity disambiguation, right on the long tail.
 #[derive(Debug, Parser)]
@@ -55,6 +56,8 @@ pub enum Command {
     WeakLabels(weak::WeakLabelsArgs),
     /// Train the disambiguation model (and its ablations) from weak labels made from the KB.
     Train(train::TrainArgs),
+    /// Serve linking over HTTP (POST /link, GET /entity/{id}, GET /health).
+    Serve(serve::ServeArgs),
 }
 
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Embed(args) => embed::run(args),
         Command::WeakLabels(args) => weak::run(args),
         Command::Train(args) => train::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -33,6 +33,13 @@ pub enum LinkError {
         #[source]
         source: arrow::error::ArrowError,
     },
+    /// A document over the size limit; recorded like a bad record.
+    #[error("document {id:?}: {bytes} bytes of text is over the limit of {limit} bytes")]
+    TooLarge {
+        id: String,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("too many failed documents ({count}, --max-errors {limit}); last: {last}")]
     TooManyErrors {
         count: u64,
@@ -47,6 +54,14 @@ impl LinkError {
             path: path.into(),
             source,
         }
+    }
+
+    /// True when only one document is lost and its input can go on.
+    pub fn is_record_level(&self) -> bool {
+        matches!(
+            self,
+            LinkError::BadRecord { .. } | LinkError::TooLarge { .. }
+        )
     }
 
     pub fn bad(

@@ -1,6 +1,9 @@
 //! Corpus readers: `.txt` (one document per file), `.jsonl` (`{"id", "text", "mentions"?}` a
 //! line) and `.parquet` (`id` and `text` columns), each yielding documents in input order, or
-//! a record error that names the file and record.
+//! a record error that names the file and record. `-` reads JSONL from standard input (the
+//! form `RDD.pipe` and shell pipelines feed). Compressed `.gz` / `.zst` / `.bz2` text and JSONL
+//! are looked through; compressed Parquet is refused, since Parquet needs a seekable file (and
+//! compresses its pages itself).
 
 use std::fs::File;
 use std::io::BufRead;
@@ -35,14 +38,24 @@ pub type InputItem = Result<InputDocument, LinkError>;
 
 /// Opens an input by extension (`.gz` / `.zst` / `.bz2` are looked through).
 pub fn read_input(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> {
+    if path.as_os_str() == "-" {
+        let stdin = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+        return Ok(jsonl_from(Path::new("<stdin>"), Box::new(stdin)));
+    }
     let name = path.to_string_lossy().to_lowercase();
-    let stem = ["gz", "zst", "bz2"]
+    let compressed = ["gz", "zst", "bz2"]
         .iter()
-        .find_map(|ext| name.strip_suffix(&format!(".{ext}")))
-        .unwrap_or(&name)
-        .to_string();
+        .find_map(|ext| name.strip_suffix(&format!(".{ext}")));
+    let stem = compressed.unwrap_or(&name).to_string();
     if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") {
         jsonl(path)
+    } else if stem.ends_with(".parquet") && compressed.is_some() {
+        Err(LinkError::BadInput {
+            path: path.to_path_buf(),
+            message: "compressed Parquet cannot be read: Parquet needs a seekable file and \
+                      compresses its pages itself; decompress it first"
+                .into(),
+        })
     } else if stem.ends_with(".parquet") {
         parquet(path)
     } else if stem.ends_with(".txt") || stem.ends_with(".text") {
@@ -89,13 +102,31 @@ fn jsonl(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> 
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    Ok(jsonl_from(path, reader))
+}
+
+/// JSONL documents from any reader. A read error (a truncated `.gz`, say) ends the stream after
+/// being reported, with the line it happened at, so the documents before it still count.
+fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = InputItem>> {
     let path: PathBuf = path.to_path_buf();
     let mut line_no = 0u64;
     let mut split = reader.split(b'\n');
-    Ok(Box::new(std::iter::from_fn(move || loop {
+    let mut failed = false;
+    Box::new(std::iter::from_fn(move || loop {
+        if failed {
+            return None;
+        }
         let raw = match split.next()? {
             Ok(raw) => raw,
-            Err(e) => return Some(Err(LinkError::io(&path, e))),
+            Err(e) => {
+                failed = true;
+                let message = format!("read error after line {line_no}: {e}");
+                return Some(Err(LinkError::bad(
+                    &path,
+                    format!("line {}", line_no + 1),
+                    message,
+                )));
+            }
         };
         line_no += 1;
         let record = format!("line {line_no}");
@@ -106,7 +137,7 @@ fn jsonl(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> 
             continue;
         }
         return Some(parse_json_document(line).map_err(|m| LinkError::bad(&path, record, m)));
-    })))
+    }))
 }
 
 fn parse_json_document(line: &str) -> Result<InputDocument, String> {
@@ -120,21 +151,27 @@ fn parse_json_document(line: &str) -> Result<InputDocument, String> {
     };
     let text = doc.text.ok_or("field \"text\" is missing")?;
     if let Some(spans) = &doc.mentions {
-        let len = text.chars().count();
-        for s in spans {
-            if s.start >= s.end || s.end > len {
-                return Err(format!(
-                    "mention span [{}, {}) is outside the text of {len} characters",
-                    s.start, s.end
-                ));
-            }
-        }
+        check_spans(&text, spans)?;
     }
     Ok(InputDocument {
         id,
         text,
         mentions: doc.mentions,
     })
+}
+
+/// Every given span must be a non-empty range of the text's code points.
+pub(crate) fn check_spans(text: &str, spans: &[GivenSpan]) -> Result<(), String> {
+    let len = text.chars().count();
+    for s in spans {
+        if s.start >= s.end || s.end > len {
+            return Err(format!(
+                "mention span [{}, {}) is outside the text of {len} characters",
+                s.start, s.end
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parquet(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> {

@@ -43,13 +43,19 @@ pub enum AnnotationWriter {
 
 impl AnnotationWriter {
     pub fn create(target: &Path) -> Result<Self, LinkError> {
+        Self::create_with(target, ".tailor-partial-")
+    }
+
+    /// Like [`create`](Self::create), with the temporary file named `tmp_prefix…`, so a writer
+    /// of parts can find and remove its own leftovers after a crash.
+    pub fn create_with(target: &Path, tmp_prefix: &str) -> Result<Self, LinkError> {
         let dir = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| LinkError::io(dir, e))?;
         let tmp = tempfile::Builder::new()
-            .prefix(".tailor-partial-")
+            .prefix(tmp_prefix)
             .tempfile_in(dir)
             .map_err(|e| LinkError::io(dir, e))?;
         let name = target.to_string_lossy();
@@ -136,7 +142,47 @@ impl AnnotationWriter {
     }
 }
 
-fn mention_schema() -> Arc<Schema> {
+impl super::Sink for AnnotationWriter {
+    fn write(&mut self, doc: &LinkedDocument) -> Result<(), LinkError> {
+        AnnotationWriter::write(self, doc)
+    }
+}
+
+/// JSONL records on standard output, flushed per batch of documents: the form `RDD.pipe` and
+/// shell pipelines read.
+pub struct StdoutJsonl {
+    out: BufWriter<std::io::Stdout>,
+}
+
+impl StdoutJsonl {
+    pub fn new() -> Self {
+        StdoutJsonl {
+            out: BufWriter::with_capacity(1 << 20, std::io::stdout()),
+        }
+    }
+
+    pub fn finish(mut self) -> Result<(), LinkError> {
+        self.out.flush().map_err(|e| LinkError::io("<stdout>", e))
+    }
+}
+
+impl Default for StdoutJsonl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl super::Sink for StdoutJsonl {
+    fn write(&mut self, doc: &LinkedDocument) -> Result<(), LinkError> {
+        serde_json::to_writer(&mut self.out, doc).expect("documents serialize");
+        self.out
+            .write_all(b"\n")
+            .map_err(|e| LinkError::io("<stdout>", e))
+    }
+}
+
+/// The Arrow schema of the `.parquet` output: one row per mention.
+pub fn mention_schema() -> Arc<Schema> {
     let list = |t: DataType| DataType::List(Arc::new(Field::new("item", t, true)));
     Arc::new(Schema::new(vec![
         Field::new("doc_id", DataType::Utf8, false),

@@ -96,7 +96,11 @@ pub fn candidates(
         for c in &out {
             weights.remove(&c.entity);
         }
-        let total: f32 = weights.values().map(|w| w.0).sum();
+        // Summed in entity order: a hash map's order differs between processes, and the float
+        // sum with it, which would make two runs of the same corpus differ in the last bit.
+        let mut weights: Vec<(EntityIdx, (f32, f32))> = weights.into_iter().collect();
+        weights.sort_unstable_by_key(|w| w.0);
+        let total: f32 = weights.iter().map(|w| w.1 .0).sum();
         let share = if out.is_empty() { 1.0 } else { FUZZY_SHARE };
         if !out.is_empty() {
             out.iter_mut().for_each(|c| c.prior *= 1.0 - FUZZY_SHARE);

@@ -63,14 +63,22 @@ impl<'a> MentionDetector<'a> {
         {
             limit += 1;
         }
+        // The key of n words is a prefix of the key of n + 1: build the longest once and try
+        // its prefixes, longest first, instead of joining a new string per length.
+        let mut key = String::new();
+        let mut ends = [0usize; MAX_ALIAS_TOKENS];
+        for (n, t) in tokens[i..i + limit].iter().enumerate() {
+            if n > 0 {
+                key.push(' ');
+            }
+            key.push_str(&t.norm);
+            ends[n] = key.len();
+        }
         (1..=limit).rev().find_map(|n| {
             let span = &tokens[i..i + n];
-            let key = span
-                .iter()
-                .map(|t| t.norm.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            (self.table.contains(&key) && !self.is_ordinary(span)).then_some((n, key))
+            let prefix = &key[..ends[n - 1]];
+            (self.table.contains(prefix) && !self.is_ordinary(span))
+                .then(|| (n, prefix.to_string()))
         })
     }
 

@@ -5,6 +5,7 @@
 //! tantivy index; it detects mentions in raw text and proposes candidates for each.
 
 mod alias_table;
+mod cache;
 mod candidates;
 mod common_words;
 mod fuzzy;
@@ -15,6 +16,7 @@ mod tokens;
 use std::path::{Path, PathBuf};
 
 pub use alias_table::{AliasCandidate, AliasTable, DEFAULT_TOP_K, MAX_ALIAS_TOKENS};
+pub use cache::{CandidateCache, DEFAULT_CACHE_KEYS};
 pub use candidates::{alias_similarity, Candidate, CandidateSource};
 pub use common_words::CommonWords;
 pub use fuzzy::{FuzzyError, FuzzyHit, FuzzyIndex};
@@ -62,6 +64,8 @@ pub struct Retriever {
     pub common: CommonWords,
     pub fuzzy: Option<FuzzyIndex>,
     pub top_k: usize,
+    /// Recent candidate lists by normalized mention, shared by all linking threads.
+    pub cache: CandidateCache,
 }
 
 impl Retriever {
@@ -89,6 +93,7 @@ impl Retriever {
             common,
             fuzzy,
             top_k: options.top_k,
+            cache: CandidateCache::new(DEFAULT_CACHE_KEYS),
         })
     }
 
@@ -104,6 +109,8 @@ impl Retriever {
 
     /// Ranked candidates for an already normalized mention.
     pub fn candidates_for_key(&self, key: &str) -> Vec<Candidate> {
-        candidates::candidates(&self.table, self.fuzzy.as_ref(), key, self.top_k)
+        self.cache.get_or_compute(key, || {
+            candidates::candidates(&self.table, self.fuzzy.as_ref(), key, self.top_k)
+        })
     }
 }

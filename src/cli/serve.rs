@@ -1,0 +1,68 @@
+//! `tailor serve`: the linker behind an HTTP JSON API (see `tailor::link::serve`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use tailor::disambiguate::PriorScorer;
+use tailor::link::serve::{serve, LinkService, ServeLimits};
+
+use super::retrieval::{load, RetrievalArgs};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    retrieval: RetrievalArgs,
+    /// Address to listen on; port 0 picks a free port (the chosen address is logged).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = ServeLimits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Most documents in one request.
+    #[arg(long, default_value_t = ServeLimits::default().max_batch)]
+    max_batch: usize,
+    /// Largest document text in bytes.
+    #[arg(long, default_value_t = ServeLimits::default().max_doc_bytes)]
+    max_doc_bytes: usize,
+    /// Leave a mention unlinked when its best prior is below this.
+    #[arg(long, default_value_t = 0.0)]
+    nil_threshold: f32,
+    /// Candidates returned per mention.
+    #[arg(long, default_value_t = tailor::link::DEFAULT_OUTPUT_CANDIDATES)]
+    output_candidates: usize,
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    let (kb, retriever) = load(&args.retrieval)?;
+    let service = Arc::new(LinkService {
+        kb,
+        retriever,
+        scorer: Box::new(PriorScorer {
+            nil_threshold: args.nil_threshold,
+        }),
+        output_candidates: args.output_candidates,
+        limits: ServeLimits {
+            max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch,
+            max_doc_bytes: args.max_doc_bytes,
+        },
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("binding {}", args.addr))?;
+        let local = listener.local_addr()?;
+        tracing::info!("listening on http://{local}");
+        eprintln!("listening on http://{local}");
+        serve(service, listener).await.context("serving")?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

@@ -1,0 +1,263 @@
+//! A run's output as a directory of numbered parts plus a progress manifest, so a killed run
+//! resumes where it stopped and N shard workers can share one directory.
+//!
+//! A part holds the next `part_docs` documents of the (sharded) stream and is written aside and
+//! renamed into place only when complete; the manifest, rewritten the same way after each part,
+//! lists the committed parts with their counts. Resuming skips exactly the documents of the
+//! committed parts, so part boundaries, and hence the files, are those of an uninterrupted run.
+//! Files are `part-00000.parquet` (or `shard00003-of00016-part-00000.parquet` for a shard) and
+//! `_progress.json` (`_shard00003-of00016-progress.json`): Spark, pyarrow and DuckDB read the
+//! directory as one dataset and skip the `_` and `.` files.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::LinkError;
+use super::linker::LinkedDocument;
+use super::output::AnnotationWriter;
+use super::stream::Shard;
+use super::Sink;
+
+const MANIFEST_VERSION: u32 = 1;
+
+/// Documents per part unless told otherwise.
+pub const DEFAULT_PART_DOCS: u64 = 10_000;
+
+/// What a run is, for checking that a resumed run is the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunIdentity {
+    /// Each input with its size in bytes, in stream order.
+    pub inputs: Vec<(String, u64)>,
+    pub shard: Shard,
+    pub part_docs: u64,
+    /// `parquet` or `jsonl`.
+    pub format: String,
+    /// The linking settings that change the output (scorer, thresholds, candidates).
+    pub settings: String,
+}
+
+/// One committed part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub file: String,
+    pub documents: u64,
+    pub failed: u64,
+    pub mentions: u64,
+    pub linked: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub version: u32,
+    pub run: RunIdentity,
+    pub parts: Vec<PartRecord>,
+    /// True once the stream was read to its end and the last part committed.
+    pub complete: bool,
+}
+
+impl Progress {
+    pub fn documents(&self) -> u64 {
+        self.parts.iter().map(|p| p.documents).sum()
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.parts.iter().map(|p| p.failed).sum()
+    }
+}
+
+/// The file names of one worker's parts and manifest.
+fn prefix(shard: Shard) -> String {
+    if shard.is_all() {
+        String::new()
+    } else {
+        format!("shard{:05}-of{:05}-", shard.index, shard.count)
+    }
+}
+
+/// Writes documents into parts, committing each part and the manifest as it fills.
+pub struct PartsWriter {
+    dir: PathBuf,
+    prefix: String,
+    manifest: PathBuf,
+    progress: Progress,
+    current: Option<(AnnotationWriter, PartRecord)>,
+}
+
+impl PartsWriter {
+    /// Opens `dir` for `run`. Without `resume`, a manifest already there is an error (finished
+    /// work is never overwritten by accident); with it, the run must be the same and continues
+    /// after its committed parts. Stale files of this worker (an uncommitted part, parts past
+    /// the manifest) are removed.
+    pub fn open(dir: &Path, run: RunIdentity, resume: bool) -> Result<Self, LinkError> {
+        std::fs::create_dir_all(dir).map_err(|e| LinkError::io(dir, e))?;
+        let prefix = prefix(run.shard);
+        let manifest = dir.join(format!("_{prefix}progress.json"));
+        let progress = match std::fs::read(&manifest) {
+            Ok(bytes) if resume => {
+                let old: Progress =
+                    serde_json::from_slice(&bytes).map_err(|e| LinkError::BadInput {
+                        path: manifest.clone(),
+                        message: format!("unreadable progress manifest: {e}"),
+                    })?;
+                if old.version != MANIFEST_VERSION || old.run != run {
+                    return Err(LinkError::BadInput {
+                        path: manifest,
+                        message: "--resume: the inputs, shard, part size, format or settings \
+                                  differ from the run that wrote this directory"
+                            .into(),
+                    });
+                }
+                old
+            }
+            Ok(_) => {
+                return Err(LinkError::BadInput {
+                    path: manifest,
+                    message: "the output directory holds a run already: pass --resume to \
+                              continue it, or remove it"
+                        .into(),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress {
+                version: MANIFEST_VERSION,
+                run,
+                parts: Vec::new(),
+                complete: false,
+            },
+            Err(e) => return Err(LinkError::io(&manifest, e)),
+        };
+        let writer = PartsWriter {
+            dir: dir.to_path_buf(),
+            prefix,
+            manifest,
+            progress,
+            current: None,
+        };
+        writer.remove_stale()?;
+        Ok(writer)
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn part_name(&self, n: usize) -> String {
+        format!("{}part-{n:05}.{}", self.prefix, self.progress.run.format)
+    }
+
+    fn tmp_prefix(&self) -> String {
+        format!(".{}partial-", self.prefix)
+    }
+
+    fn remove_stale(&self) -> Result<(), LinkError> {
+        let committed: Vec<&str> = self
+            .progress
+            .parts
+            .iter()
+            .map(|p| p.file.as_str())
+            .collect();
+        let part_start = format!("{}part-", self.prefix);
+        let tmp = self.tmp_prefix();
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| LinkError::io(&self.dir, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = name.starts_with(&tmp)
+                || (name.starts_with(&part_start) && !committed.contains(&name.as_str()));
+            if ours {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|e| LinkError::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn commit_current(&mut self) -> Result<(), LinkError> {
+        if let Some((writer, record)) = self.current.take() {
+            writer.finish()?;
+            self.progress.parts.push(record);
+            self.write_manifest()?;
+        }
+        Ok(())
+    }
+
+    fn write_manifest(&self) -> Result<(), LinkError> {
+        let json = serde_json::to_vec_pretty(&self.progress).expect("manifest serializes");
+        let tmp = tempfile::Builder::new()
+            .prefix(&self.tmp_prefix())
+            .tempfile_in(&self.dir)
+            .map_err(|e| LinkError::io(&self.dir, e))?;
+        std::fs::write(tmp.path(), json).map_err(|e| LinkError::io(tmp.path(), e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| LinkError::io(&self.manifest, e))?;
+        tmp.persist(&self.manifest)
+            .map_err(|e| LinkError::io(&self.manifest, e.error))?;
+        Ok(())
+    }
+
+    /// Commits the last part (also when the stream was empty, so a finished run is marked).
+    pub fn finish(mut self) -> Result<Progress, LinkError> {
+        self.commit_current()?;
+        self.progress.complete = true;
+        self.write_manifest()?;
+        Ok(self.progress)
+    }
+}
+
+impl Sink for PartsWriter {
+    fn write(&mut self, doc: &LinkedDocument) -> Result<(), LinkError> {
+        if self.current.is_none() {
+            let file = self.part_name(self.progress.parts.len());
+            let writer = AnnotationWriter::create_with(&self.dir.join(&file), &self.tmp_prefix())?;
+            let record = PartRecord {
+                file,
+                ..PartRecord::default()
+            };
+            self.current = Some((writer, record));
+        }
+        let (writer, record) = self.current.as_mut().expect("opened above");
+        writer.write(doc)?;
+        record.documents += 1;
+        record.failed += u64::from(doc.error.is_some());
+        record.mentions += doc.mentions.len() as u64;
+        record.linked += doc.mentions.iter().filter(|m| m.entity.is_some()).count() as u64;
+        if record.documents >= self.progress.run.part_docs {
+            self.commit_current()?;
+        }
+        Ok(())
+    }
+}
+
+/// The committed part files of every worker's manifest in `dir`, in shard then part order.
+pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
+    let mut manifests: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| LinkError::io(dir, e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with('_') && name.ends_with("progress.json")
+        })
+        .collect();
+    manifests.sort();
+    if manifests.is_empty() {
+        return Err(LinkError::BadInput {
+            path: dir.to_path_buf(),
+            message: "no progress manifest: not an output directory of `tailor link`".into(),
+        });
+    }
+    let mut parts = Vec::new();
+    for manifest in manifests {
+        let bytes = std::fs::read(&manifest).map_err(|e| LinkError::io(&manifest, e))?;
+        let progress: Progress =
+            serde_json::from_slice(&bytes).map_err(|e| LinkError::BadInput {
+                path: manifest.clone(),
+                message: format!("unreadable progress manifest: {e}"),
+            })?;
+        if !progress.complete {
+            tracing::warn!("{}: the run is not complete", manifest.display());
+        }
+        parts.extend(progress.parts.iter().map(|p| dir.join(&p.file)));
+    }
+    Ok(parts)
+}

@@ -1,0 +1,285 @@
+//! `tailor serve`: the linker behind an HTTP JSON API, loaded once and shared by all requests.
+//!
+//! - `POST /link`: one document `{"id"?, "text", "mentions"?}` or a batch
+//!   `{"documents": [...]}`; answers a linked document (the JSONL output's record) or
+//!   `{"documents": [...]}`. Given `mentions` (`[{"start", "end"}]`, code points) are linked as
+//!   given, otherwise mentions are detected.
+//! - `GET /entity/{id}`: an entity's label, description, aliases and types.
+//! - `GET /health`: `{"status": "ok", ...}` once the KB and scorer are loaded.
+//!
+//! Every error is a JSON body `{"error": {"status", "message"}}` with a 4xx status: 400 for
+//! malformed JSON, 413 for a body, batch or document over its limit, 422 for a well-formed
+//! request that cannot be linked (a missing `text`, a span outside the text), 404 for an unknown
+//! entity or route. Linking is CPU work and runs on the blocking pool (a batch across rayon's
+//! threads), so slow requests never stall the accept loop.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::input::{check_spans, GivenSpan, InputDocument};
+use super::linker::{LinkedDocument, Linker};
+use crate::disambiguate::Scorer;
+use crate::kb::Kb;
+use crate::retrieve::Retriever;
+
+/// Request limits, each answered with a 413 when exceeded.
+#[derive(Debug, Clone)]
+pub struct ServeLimits {
+    /// Bytes of request body (default 8 MiB).
+    pub max_body_bytes: usize,
+    /// Documents in one batch request (default 256).
+    pub max_batch: usize,
+    /// Bytes of text in one document (default 1 MiB).
+    pub max_doc_bytes: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            max_body_bytes: 8 << 20,
+            max_batch: 256,
+            max_doc_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Everything a request needs, owned, loaded once.
+pub struct LinkService {
+    pub kb: Kb,
+    pub retriever: Retriever,
+    pub scorer: Box<dyn Scorer>,
+    pub output_candidates: usize,
+    pub limits: ServeLimits,
+}
+
+impl LinkService {
+    pub fn linker(&self) -> Linker<'_> {
+        Linker {
+            kb: &self.kb,
+            retriever: &self.retriever,
+            scorer: self.scorer.as_ref(),
+            output_candidates: self.output_candidates,
+        }
+    }
+}
+
+/// A 4xx (or 500) answer with a JSON body.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "error": {"status": self.status.as_u16(), "message": self.message}
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentRequest {
+    id: Option<serde_json::Value>,
+    text: Option<String>,
+    mentions: Option<Vec<GivenSpan>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum LinkRequest {
+    Batch { documents: Vec<serde_json::Value> },
+    One(serde_json::Value),
+}
+
+#[derive(Debug, Serialize)]
+struct BatchResponse {
+    documents: Vec<LinkedDocument>,
+}
+
+/// The router over a shared service.
+pub fn router(service: Arc<LinkService>) -> Router {
+    let limit = service.limits.max_body_bytes;
+    Router::new()
+        .route("/link", post(link))
+        .route("/entity/{id}", get(entity))
+        .route("/health", get(health))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(service)
+}
+
+async fn health(State(service): State<Arc<LinkService>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "status": "ok",
+        "scorer": service.scorer.name(),
+        "entities": service.kb.entities.len(),
+        "aliases": service.retriever.table.len(),
+    }))
+}
+
+async fn entity(
+    State(service): State<Arc<LinkService>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let kb = &service.kb;
+    let idx = kb
+        .entity_idx(&id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no entity {id:?}")))?;
+    let e = kb.entity(idx);
+    let types: Vec<serde_json::Value> = kb
+        .types_of(idx)
+        .map(|t| serde_json::json!({"id": kb.entity(t).id, "label": kb.entity(t).label}))
+        .collect();
+    let aliases: Vec<&str> = kb.aliases_of(idx).iter().map(|a| a.text.as_str()).collect();
+    Ok(Json(serde_json::json!({
+        "id": e.id,
+        "label": e.label,
+        "description": e.description,
+        "wikipedia": e.wikipedia,
+        "degree": e.degree,
+        "aliases": aliases,
+        "types": types,
+    })))
+}
+
+async fn link(
+    State(service): State<Arc<LinkService>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|r| {
+        let message = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "request body is over the limit of {} bytes",
+                service.limits.max_body_bytes
+            )
+        } else {
+            r.body_text()
+        };
+        ApiError::new(r.status(), message)
+    })?;
+    let request: LinkRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))?;
+    let (values, batch) = match request {
+        LinkRequest::Batch { documents } => (documents, true),
+        LinkRequest::One(value) => (vec![value], false),
+    };
+    if values.len() > service.limits.max_batch {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{} documents is over the batch limit of {}",
+                values.len(),
+                service.limits.max_batch
+            ),
+        ));
+    }
+    let docs = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| parse_document(i, v, &service.limits))
+        .collect::<Result<Vec<_>, _>>()?;
+    let linked = tokio::task::spawn_blocking(move || {
+        let linker = service.linker();
+        docs.par_iter().map(|d| linker.link(d)).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(if batch {
+        Json(BatchResponse { documents: linked }).into_response()
+    } else {
+        Json(linked.into_iter().next().expect("one document")).into_response()
+    })
+}
+
+fn parse_document(
+    at: usize,
+    value: serde_json::Value,
+    limits: &ServeLimits,
+) -> Result<InputDocument, ApiError> {
+    let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
+    let doc: DocumentRequest = serde_path_to_error::deserialize(value)
+        .map_err(|e| unprocessable(format!("document {at}: {e}")))?;
+    let id = match doc.id {
+        None => at.to_string(),
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(_) => {
+            return Err(unprocessable(format!(
+                "document {at}: field \"id\" must be a string or a number"
+            )))
+        }
+    };
+    let text = doc
+        .text
+        .ok_or_else(|| unprocessable(format!("document {at}: field \"text\" is missing")))?;
+    if text.len() > limits.max_doc_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "document {at}: {} bytes of text is over the limit of {} bytes",
+                text.len(),
+                limits.max_doc_bytes
+            ),
+        ));
+    }
+    if let Some(spans) = &doc.mentions {
+        check_spans(&text, spans).map_err(|m| unprocessable(format!("document {at}: {m}")))?;
+    }
+    Ok(InputDocument {
+        id,
+        text,
+        mentions: doc.mentions,
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM, to stop accepting and let requests in flight finish.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn serve(
+    service: Arc<LinkService>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(service))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}

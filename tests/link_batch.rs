@@ -1,0 +1,299 @@
+//! Batch linking as a user runs it: the `tailor link` binary over a corpus made of the example
+//! articles, with globs, compression, bad inputs, sharding, merging, and a run killed midway and
+//! resumed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tailor() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tailor"));
+    cmd.current_dir(root()).env("RUST_LOG", "warn");
+    cmd
+}
+
+fn link(args: &[&str]) -> Output {
+    tailor()
+        .args(["link", "--no-fuzzy"])
+        .args(args)
+        .output()
+        .expect("tailor runs")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The example articles' paragraphs, one document each, as JSONL records.
+fn paragraphs() -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Writes `n` documents cycling over the paragraphs, ids `{prefix}{i}`.
+fn write_corpus(path: &Path, prefix: &str, n: usize) {
+    let paras = paragraphs();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for i in 0..n {
+        let doc = serde_json::json!({"id": format!("{prefix}{i}"), "text": paras[i % paras.len()]});
+        writeln!(out, "{doc}").unwrap();
+    }
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn by_id(mut docs: Vec<Value>) -> Vec<Value> {
+    docs.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    docs
+}
+
+#[test]
+fn bad_inputs_are_recorded_and_the_rest_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = &dir.path().join("in");
+    std::fs::create_dir(d).unwrap();
+    write_corpus(&d.join("a.jsonl"), "a-", 20);
+
+    // A truncated .gz: the complete lines before the cut are linked, the cut is one error.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    write_corpus(&d.join("b.jsonl"), "b-", 400);
+    gz.write_all(&std::fs::read(d.join("b.jsonl")).unwrap())
+        .unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(d.join("b.jsonl.gz"), &gz[..gz.len() * 2 / 3]).unwrap();
+    std::fs::remove_file(d.join("b.jsonl")).unwrap();
+
+    std::fs::write(d.join("c.parquet"), b"PAR1 this is not a parquet file PAR1").unwrap();
+    let big = "Paris is in France. ".repeat(50 << 20 >> 4);
+    let big = serde_json::json!({"id": "big", "text": &big[..50 << 20]});
+    let mut noid = format!("{big}\n");
+    noid.push_str("{\"text\": \"Berlin has no id here\"}\n");
+    noid.push_str("{\"id\": \"ok\", \"text\": \"Berlin is a city.\"}\n");
+    std::fs::write(d.join("d.jsonl"), noid).unwrap();
+
+    let out = dir.path().join("out.jsonl");
+    let pattern = format!("{}/*", s(d));
+    let run = link(&[&pattern, "--out", s(&out), "--max-errors", "10"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let docs = read_jsonl(&out);
+    let failed: Vec<&Value> = docs.iter().filter(|d| d.get("error").is_some()).collect();
+    let errors: Vec<&str> = failed
+        .iter()
+        .map(|d| d["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 4, "{errors:#?}");
+    assert!(errors[0].contains("b.jsonl.gz") && errors[0].contains("read error"));
+    assert!(errors[1].contains("c.parquet"), "{}", errors[1]);
+    assert!(errors[2].contains("\"big\"") && errors[2].contains("over the limit"));
+    assert!(errors[3].contains("d.jsonl: record line 2") && errors[3].contains("\"id\""));
+    assert_eq!(failed[3]["id"], format!("{}/d.jsonl:line 2", s(d)));
+
+    let linked: Vec<&str> = docs
+        .iter()
+        .filter(|d| d.get("error").is_none())
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    let from_gz = linked.iter().filter(|id| id.starts_with("b-")).count();
+    assert!(
+        (100..400).contains(&from_gz),
+        "{from_gz} documents before the cut"
+    );
+    assert_eq!(linked.iter().filter(|id| id.starts_with("a-")).count(), 20);
+    assert_eq!(linked.last(), Some(&"ok"));
+    assert!(docs[0]["mentions"].as_array().unwrap().len() > 2);
+
+    // Without --max-errors the first bad input stops the run, naming it, and no output is left.
+    let strict = dir.path().join("strict.jsonl");
+    let run = link(&[&pattern, "--out", s(&strict)]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("b.jsonl.gz"), "{}", stderr(&run));
+    assert!(!strict.exists());
+}
+
+#[test]
+fn compressed_parquet_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("corpus.parquet.gz");
+    std::fs::write(&input, b"whatever").unwrap();
+    let run = link(&[s(&input), "--out", s(&dir.path().join("o.jsonl"))]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("compressed Parquet cannot be read"),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn shards_and_merge_equal_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl.zst");
+    write_corpus(&d.join("plain.jsonl"), "doc-", 300);
+    let plain = std::fs::read(d.join("plain.jsonl")).unwrap();
+    std::fs::write(&corpus, zstd::encode_all(&plain[..], 3).unwrap()).unwrap();
+
+    let single = d.join("single.jsonl");
+    let run = link(&[s(&corpus), "--out", s(&single)]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let parts = d.join("parts");
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let args = [
+            s(&corpus),
+            "--out",
+            s(&parts),
+            "--format",
+            "jsonl",
+            "--part-docs",
+            "40",
+        ];
+        let run = link(&[&args[..], &["--shard", &shard]].concat());
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    let merged = d.join("merged.jsonl");
+    let run = tailor()
+        .args(["link", "--merge", s(&parts), "--out", s(&merged)])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let expected = read_jsonl(&single);
+    let got = read_jsonl(&merged);
+    assert_eq!(got.len(), 300);
+    assert_eq!(by_id(got), by_id(expected));
+
+    // A Parquet run into a directory holds every mention of the single run, one row each.
+    let pq = d.join("pq");
+    let run = link(&[s(&corpus), "--out", s(&pq), "--part-docs", "100"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let all = d.join("all.parquet");
+    let run = tailor()
+        .args(["link", "--merge", s(&pq), "--out", s(&all)])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let rows: usize = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&all).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap()
+    .map(|b| b.unwrap().num_rows())
+    .sum();
+    let mentions: usize = read_jsonl(&single)
+        .iter()
+        .map(|d| d["mentions"].as_array().unwrap().len().max(1))
+        .sum();
+    assert_eq!(rows, mentions);
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 10_000);
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "link",
+            "--no-fuzzy",
+            s(&corpus),
+            "--out",
+            s(out),
+            "--format",
+            "jsonl",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain(["--part-docs".into(), "250".into()])
+        .collect()
+    };
+
+    let clean = d.join("clean");
+    let run = tailor().args(args(&clean)).output().unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    // Kill the second run as soon as its first part is committed.
+    let resumed = d.join("resumed");
+    let mut child = tailor()
+        .args(args(&resumed))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let manifest = resumed.join("_progress.json");
+    let t0 = Instant::now();
+    while !manifest.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no part was committed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let progress: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(
+        progress["complete"], false,
+        "the run ended before it was killed"
+    );
+
+    let again = tailor().args(args(&resumed)).output().unwrap();
+    assert!(
+        !again.status.success(),
+        "a second run without --resume must refuse"
+    );
+    assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
+
+    let mut resume = args(&resumed);
+    resume.push("--resume".into());
+    let run = tailor().args(&resume).output().unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let names = |dir: &Path| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&clean), names(&resumed));
+    assert_eq!(names(&clean).len(), 41);
+    for name in names(&clean) {
+        let (a, b) = (clean.join(&name), resumed.join(&name));
+        assert!(
+            std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+            "{name} differs"
+        );
+    }
+}

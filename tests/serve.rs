@@ -1,0 +1,181 @@
+//! `tailor serve` as a client meets it: the binary on a free loopback port, plain HTTP/1.1
+//! requests, JSON answers (errors too), concurrent clients, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .env("RUST_LOG", "warn")
+            .args(["serve", "--no-fuzzy", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tailor serve starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the server says where it listens")
+                .unwrap();
+            if let Some(addr) = line.strip_prefix("listening on http://") {
+                break addr.to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, addr }
+    }
+
+    /// One request on its own connection: the status and the JSON body.
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        // The server may answer (413) and close before it has read an oversized body.
+        let _ = stream.write_all(body);
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(
+            head.to_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        (status, serde_json::from_str(body).unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn serves_links_entities_and_clear_errors() {
+    let server = Server::start(&["--max-body-bytes", "100000", "--max-batch", "4"]);
+
+    let (status, health) = server.request("GET", "/health", b"");
+    assert_eq!(status, 200);
+    assert_eq!(health["status"], "ok");
+    assert!(health["entities"].as_u64().unwrap() > 100_000);
+
+    let one = br#"{"id": "d1", "text": "Belgium and Germany share a border."}"#;
+    let (status, doc) = server.request("POST", "/link", one);
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["id"], "d1");
+    let entities: Vec<&str> = doc["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["entity"].as_str())
+        .collect();
+    assert!(
+        entities.contains(&"Q31") && entities.contains(&"Q183"),
+        "{doc}"
+    );
+
+    let given = br#"{"documents": [{"text": "Paris is big.", "mentions": [{"start": 0, "end": 5}]},
+                                   {"id": 7, "text": "Nothing here."}]}"#;
+    let (status, batch) = server.request("POST", "/link", given);
+    assert_eq!(status, 200, "{batch}");
+    let docs = batch["documents"].as_array().unwrap();
+    assert_eq!(
+        (docs[0]["id"].as_str(), docs[1]["id"].as_str()),
+        (Some("0"), Some("7"))
+    );
+    assert_eq!(docs[0]["mentions"][0]["surface"], "Paris");
+
+    let (status, e) = server.request("GET", "/entity/Q31", b"");
+    assert_eq!(status, 200);
+    assert_eq!(e["label"], "Belgium");
+    let (status, e) = server.request("GET", "/entity/Q0000", b"");
+    assert_eq!((status, e["error"]["status"].as_u64()), (404, Some(404)));
+
+    let (status, e) = server.request("POST", "/link", b"{\"text\": oops");
+    assert_eq!(status, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON"),
+        "{e}"
+    );
+
+    let (status, e) = server.request("POST", "/link", br#"{"id": "x"}"#);
+    assert_eq!(status, 422);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("\"text\""),
+        "{e}"
+    );
+
+    let spans = br#"{"text": "abc", "mentions": [{"start": 1, "end": 9}]}"#;
+    let (status, e) = server.request("POST", "/link", spans);
+    assert_eq!(status, 422, "{e}");
+
+    let big = serde_json::json!({"text": "Paris ".repeat(30_000)}).to_string();
+    let (status, e) = server.request("POST", "/link", big.as_bytes());
+    assert_eq!(status, 413);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("100000 bytes"),
+        "{e}"
+    );
+
+    let five = serde_json::json!({"documents": vec![serde_json::json!({"text": "Paris"}); 5]});
+    let (status, e) = server.request("POST", "/link", five.to_string().as_bytes());
+    assert_eq!(status, 413);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("batch limit of 4"),
+        "{e}"
+    );
+
+    let (status, _) = server.request("GET", "/nowhere", b"");
+    assert_eq!(status, 404);
+
+    // Concurrent clients share the one linker and get the same answer.
+    let answers: Vec<Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| server.request("POST", "/link", one)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap().1).collect()
+    });
+    assert!(answers.iter().all(|a| a == &doc));
+
+    // The server is still well after all of that.
+    assert_eq!(server.request("GET", "/health", b"").0, 200);
+}
+
+#[test]
+fn stops_cleanly_on_sigterm() {
+    let mut server = Server::start(&[]);
+    assert_eq!(server.request("GET", "/health", b"").0, 200);
+    let pid = server.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
