@@ -21,7 +21,7 @@ fn tailor() -> Command {
 
 fn link(args: &[&str]) -> Output {
     tailor()
-        .args(["link", "--no-fuzzy"])
+        .args(["link", "--prior-only", "--no-fuzzy"])
         .args(args)
         .output()
         .expect("tailor runs")
@@ -227,6 +227,7 @@ fn a_killed_run_resumes_to_the_same_output() {
     let args = |out: &Path| -> Vec<String> {
         [
             "link",
+            "--prior-only",
             "--no-fuzzy",
             s(&corpus),
             "--out",

@@ -18,7 +18,13 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
             .env("RUST_LOG", "warn")
-            .args(["serve", "--no-fuzzy", "--addr", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--prior-only",
+                "--no-fuzzy",
+                "--addr",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .stderr(Stdio::piped())
             .spawn()

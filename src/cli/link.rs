@@ -123,7 +123,12 @@ pub fn run(args: LinkArgs) -> Result<()> {
     let models = if args.model.prior_only {
         None
     } else {
-        Some(LoadedModels::load(&args.model, &kb, &args.retrieval.kb, false)?)
+        Some(LoadedModels::load(
+            &args.model,
+            &kb,
+            &args.retrieval.kb,
+            false,
+        )?)
     };
     let scorer: &dyn Scorer = match &models {
         Some(m) => &m.scorers[0],

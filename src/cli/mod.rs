@@ -14,9 +14,9 @@ mod kb;
 mod link;
 mod model;
 mod retrieval;
+mod serve;
 mod train;
 mod weak;
-mod serve;
 
 /// Knowledge-graph entity disambiguation, right on the long tail.
 #[derive(Debug, Parser)]

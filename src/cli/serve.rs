@@ -6,15 +6,18 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use tailor::disambiguate::PriorScorer;
+use tailor::disambiguate::{PriorScorer, Scorer};
 use tailor::link::serve::{serve, LinkService, ServeLimits};
 
+use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     retrieval: RetrievalArgs,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Address to listen on; port 0 picks a free port (the chosen address is logged).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -27,7 +30,7 @@ pub struct ServeArgs {
     /// Largest document text in bytes.
     #[arg(long, default_value_t = ServeLimits::default().max_doc_bytes)]
     max_doc_bytes: usize,
-    /// Leave a mention unlinked when its best prior is below this.
+    /// With --prior-only: leave a mention unlinked when its best prior is below this.
     #[arg(long, default_value_t = 0.0)]
     nil_threshold: f32,
     /// Candidates returned per mention.
@@ -37,12 +40,20 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let (kb, retriever) = load(&args.retrieval)?;
+    // The KB lives as long as the server, and the model borrows it.
+    let kb: &'static tailor::kb::Kb = Box::leak(Box::new(kb));
+    let scorer: Box<dyn Scorer> = if args.model.prior_only {
+        Box::new(PriorScorer {
+            nil_threshold: args.nil_threshold,
+        })
+    } else {
+        let mut models = LoadedModels::load(&args.model, kb, &args.retrieval.kb, false)?;
+        Box::new(models.scorers.remove(0))
+    };
     let service = Arc::new(LinkService {
         kb,
         retriever,
-        scorer: Box::new(PriorScorer {
-            nil_threshold: args.nil_threshold,
-        }),
+        scorer,
         output_candidates: args.output_candidates,
         limits: ServeLimits {
             max_body_bytes: args.max_body_bytes,

@@ -93,10 +93,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let started = Instant::now();
     let extracts = (args.extracts != "none").then(|| PathBuf::from(&args.extracts));
     if let Some(dir) = &extracts {
-        ensure!(dir.is_dir(), "{}: no such extracts directory", dir.display());
+        ensure!(
+            dir.is_dir(),
+            "{}: no such extracts directory",
+            dir.display()
+        );
     }
     for dir in &args.embeddings {
-        ensure!(dir.is_dir(), "{}: no such embeddings directory", dir.display());
+        ensure!(
+            dir.is_dir(),
+            "{}: no such embeddings directory",
+            dir.display()
+        );
     }
     let (kb, retriever) = load(&args.retrieval)?;
     let encoder = load_encoder(args.encoder.as_deref())?;

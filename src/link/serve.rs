@@ -54,7 +54,8 @@ impl Default for ServeLimits {
 
 /// Everything a request needs, owned, loaded once.
 pub struct LinkService {
-    pub kb: Kb,
+    /// Borrowed for the life of the process: a model scorer reads the same KB.
+    pub kb: &'static Kb,
     pub retriever: Retriever,
     pub scorer: Box<dyn Scorer>,
     pub output_candidates: usize,
@@ -64,7 +65,7 @@ pub struct LinkService {
 impl LinkService {
     pub fn linker(&self) -> Linker<'_> {
         Linker {
-            kb: &self.kb,
+            kb: self.kb,
             retriever: &self.retriever,
             scorer: self.scorer.as_ref(),
             output_candidates: self.output_candidates,
@@ -142,7 +143,7 @@ async fn entity(
     State(service): State<Arc<LinkService>>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let kb = &service.kb;
+    let kb = service.kb;
     let idx = kb
         .entity_idx(&id)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no entity {id:?}")))?;

@@ -58,13 +58,13 @@ def main():
     single = os.path.join(work, "single.jsonl")
     parts = sorted(glob.glob(os.path.join(corpus, "*.parquet")))
     subprocess.run(
-        [tailor, "-q", "link", "--kb", kb, *parts, "--out", single], check=True
+        [tailor, "-q", "link", "--prior-only", "--kb", kb, *parts, "--out", single], check=True
     )
     with open(single, encoding="utf-8") as f:
         expected = {d["id"]: d for d in map(json.loads, f)}
 
     # The recipe: each partition's rows as JSON lines through one tailor process.
-    command = f"{tailor} -q link --kb {kb} - --out -"
+    command = f"{tailor} -q link --prior-only --kb {kb} - --out -"
     df = spark.read.parquet(corpus).select("id", "text")
     lines = df.rdd.map(lambda row: json.dumps(row.asDict(recursive=True)))
     piped = lines.pipe(command).collect()

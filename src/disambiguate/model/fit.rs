@@ -267,7 +267,11 @@ fn fit_variant(
     };
     let first_epoch = config.history.len();
     let remaining = plan.options.epochs.saturating_sub(first_epoch);
-    let progress = bar(plan.progress, remaining * train_set.len(), signals.name());
+    let per_epoch: usize = train_set
+        .iter()
+        .map(|m| super::train::repeats(m, &plan.options))
+        .sum();
+    let progress = bar(plan.progress, remaining * per_epoch, signals.name());
     let mut history = config.history.clone();
     train(
         &net,
@@ -309,7 +313,9 @@ fn seed_weights(vars: &VarMap, seed: u64) -> Result<()> {
         let dims = var.dims().to_vec();
         let values: Vec<f32> = if dims.len() == 2 {
             let bound = 1.0 / (dims[1] as f32).sqrt();
-            (0..dims[0] * dims[1]).map(|_| rng.random_range(-bound..bound)).collect()
+            (0..dims[0] * dims[1])
+                .map(|_| rng.random_range(-bound..bound))
+                .collect()
         } else {
             vec![0.0; var.elem_count()]
         };

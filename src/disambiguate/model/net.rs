@@ -105,7 +105,9 @@ mod tests {
             kg: r(&[b, c, shape.kg_dim]),
             scalars: r(&[b, c, SCALARS]),
             mask: Tensor::from_vec(
-                (0..b * c).map(|i| if i % c == c - 1 { 0f32 } else { 1.0 }).collect(),
+                (0..b * c)
+                    .map(|i| if i % c == c - 1 { 0f32 } else { 1.0 })
+                    .collect(),
                 (b, c),
                 &dev,
             )
@@ -123,8 +125,11 @@ mod tests {
             hidden: 16,
         };
         let vars = VarMap::new();
-        let net = FusionNet::new(shape, VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu))
-            .unwrap();
+        let net = FusionNet::new(
+            shape,
+            VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu),
+        )
+        .unwrap();
         let batch = batch(6, 5, shape);
         let logits = net.forward(&batch).unwrap();
         assert_eq!(logits.dims(), &[6, 6]);
@@ -141,6 +146,9 @@ mod tests {
             opt.backward_step(&loss(&net)).unwrap();
         }
         let after = loss(&net).to_scalar::<f32>().unwrap();
-        assert!(after < before * 0.5, "a batch can be fitted: {before} -> {after}");
+        assert!(
+            after < before * 0.5,
+            "a batch can be fitted: {before} -> {after}"
+        );
     }
 }

@@ -42,6 +42,13 @@ pub struct TrainOptions {
     pub in_batch_negatives: usize,
     /// Share of mentions trained with the gold removed and NIL as the answer (default 0.1).
     pub nil_rate: f32,
+    /// Share of mentions trained with their priors flattened to uniform, so the model learns
+    /// to choose from the context and the KB where weak labels mostly agree with the prior
+    /// (default 0.3).
+    pub prior_dropout: f32,
+    /// Times a mention whose gold is not the prior's choice is seen per epoch (default 4): these
+    /// are the examples that teach more than the prior.
+    pub hard_repeats: usize,
     /// Seeds shuffling, NIL sampling and the initial weights (default 17).
     pub seed: u64,
 }
@@ -55,6 +62,8 @@ impl Default for TrainOptions {
             max_candidates: 16,
             in_batch_negatives: 4,
             nil_rate: 0.1,
+            prior_dropout: 0.3,
+            hard_repeats: 4,
             seed: 17,
         }
     }
@@ -112,6 +121,10 @@ fn training_view(
     if nil {
         candidates.retain(|c| c.entity != m.gold);
     }
+    if rng.random::<f32>() < options.prior_dropout {
+        let uniform = 1.0 / candidates.len().max(1) as f32;
+        candidates.iter_mut().for_each(|c| c.prior = uniform);
+    }
     let mut added = 0;
     for &g in batch_golds {
         if added == options.in_batch_negatives {
@@ -139,6 +152,17 @@ fn training_view(
         candidates,
     };
     Some((features, target as u32))
+}
+
+/// How often a mention is seen per epoch.
+pub(super) fn repeats(m: &TrainingMention, options: &TrainOptions) -> usize {
+    let cands = &m.features.candidates;
+    let top = cands.iter().max_by(|a, b| a.prior.total_cmp(&b.prior));
+    if top.is_some_and(|c| c.entity != m.gold) {
+        options.hard_repeats.max(1)
+    } else {
+        1
+    }
 }
 
 /// Trains `net` (whose variables live in `vars`) for `options.epochs` epochs starting at
@@ -169,7 +193,9 @@ pub fn train(
     for epoch in first_epoch..options.epochs {
         let started = std::time::Instant::now();
         let mut rng = StdRng::seed_from_u64(options.seed.wrapping_add(epoch as u64));
-        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut order: Vec<usize> = (0..train.len())
+            .flat_map(|i| std::iter::repeat_n(i, repeats(&train[i], options)))
+            .collect();
         order.shuffle(&mut rng);
         let (mut loss_sum, mut steps) = (0.0f64, 0usize);
         for chunk in order.chunks(options.batch_size) {
