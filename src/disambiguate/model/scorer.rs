@@ -107,9 +107,16 @@ impl<'a> ModelScorer<'a> {
         text: &str,
         mentions: &[MentionCandidates],
     ) -> Result<Vec<MentionFeatures>> {
+        // The model reads as many candidates as it was trained on, best prior first; the rest
+        // score zero (encoding their texts is most of the cost of linking).
+        let keep = self.config.options.max_candidates.max(1);
         let candidates: Vec<_> = mentions
             .iter()
-            .map(|m| candidate_features(&m.candidates))
+            .map(|m| {
+                let mut c = candidate_features(&m.candidates);
+                c.truncate(keep);
+                c
+            })
             .collect();
         let signals: Signals = self.config.signals;
         let contexts = if signals.text {
@@ -142,6 +149,9 @@ impl<'a> ModelScorer<'a> {
                     chosen: best,
                 });
             }
+        }
+        for (scores, m) in out.iter_mut().zip(mentions) {
+            scores.scores.resize(m.candidates.len(), 0.0);
         }
         Ok(out)
     }
