@@ -192,7 +192,7 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
             .map(|n| relative_kg(&dir, &staging, n))
             .collect();
         let config = fit_variant(
-            plan, signals, &dir, embeddings, &kg, &text, &train_set, &holdout,
+            plan, signals, &dir, embeddings, &kg, text, &train_set, &holdout,
         )?;
         models.push((signals.name().to_string(), config));
     }

@@ -1,0 +1,180 @@
+//! The disambiguation model as a user trains and runs it: small KG embeddings of the default KB,
+//! a small `tailor train`, then `link` and `eval` with the model it wrote.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tailor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .current_dir(root())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("tailor runs")
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
+    let dir = tempfile::tempdir().unwrap();
+    let kg = dir.path().join("transe");
+    ok(tailor(&[
+        "embed",
+        "--kb",
+        "kb/default",
+        "--model",
+        "transe",
+        "--dim",
+        "8",
+        "--epochs",
+        "1",
+        "--negatives",
+        "2",
+        "--out",
+        s(&kg),
+    ]));
+    let model = dir.path().join("model");
+    ok(tailor(&[
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        s(&kg),
+        "--max-examples",
+        "1500",
+        "--max-extracts",
+        "30",
+        "--holdout",
+        "0.15",
+        "--epochs",
+        "6",
+        "--ablations",
+        "--out",
+        s(&model),
+    ]));
+
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
+    let history = config["history"].as_array().unwrap();
+    assert_eq!(history.len(), 6, "one record per epoch");
+    let loss = |i: usize| history[i]["loss"].as_f64().unwrap();
+    assert!(
+        loss(5) < loss(0),
+        "training lowers the loss: {} -> {}",
+        loss(0),
+        loss(5)
+    );
+    let last = &history[5]["holdout"];
+    let (n, model_ok, prior_ok) = (
+        last["mentions"].as_u64().unwrap(),
+        last["model_correct"].as_u64().unwrap(),
+        last["prior_correct"].as_u64().unwrap(),
+    );
+    assert!(n >= 100, "enough held-out mentions to compare: {n}");
+    assert!(
+        model_ok > prior_ok,
+        "the model beats the prior on held-out mentions: {model_ok} vs {prior_ok} of {n}"
+    );
+    for file in [
+        "model.safetensors",
+        "entity_counts.json",
+        "kg/transe/manifest.json",
+    ] {
+        assert!(
+            model.join(file).exists(),
+            "{file} is in the model directory"
+        );
+    }
+    assert!(model.join("ablations/text-only/config.json").exists());
+    assert!(
+        !dir.path().join("model.partial").exists(),
+        "no staging left behind"
+    );
+
+    let out = dir.path().join("out.jsonl");
+    ok(tailor(&[
+        "link",
+        "--no-fuzzy",
+        "--model",
+        s(&model),
+        "examples/corpus/city.txt",
+        "--out",
+        s(&out),
+    ]));
+    let doc: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    let mentions = doc["mentions"].as_array().unwrap();
+    assert!(!mentions.is_empty());
+    for m in mentions.iter().filter(|m| !m["entity"].is_null()) {
+        let score = m["score"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&score),
+            "scores are probabilities: {score}"
+        );
+    }
+
+    let eval = ok(tailor(&[
+        "-q",
+        "eval",
+        "--no-fuzzy",
+        "--model",
+        s(&model),
+        "--json",
+        "--gold",
+        "../shared/data/eval/elevant/kore50.benchmark.jsonl",
+    ]));
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let text = report.to_string();
+    for system in ["\"prior\"", "\"model\"", "\"text-only\"", "\"kg-only\""] {
+        assert!(text.contains(system), "{system} is evaluated");
+    }
+}
+
+#[test]
+fn a_model_of_another_kb_or_a_missing_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let missing = dir.path().join("no-model");
+    let run = tailor(&[
+        "link",
+        "--no-fuzzy",
+        "--model",
+        s(&missing),
+        "examples/corpus/city.txt",
+        "--out",
+        s(&out),
+    ]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("no-model") && err.contains("config.json"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    let run = tailor(&[
+        "train",
+        "--embeddings",
+        s(&missing),
+        "--out",
+        s(&dir.path().join("m")),
+    ]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("no such embeddings directory"), "{err}");
+}
