@@ -26,7 +26,8 @@ use super::kg_vectors::KgVectors;
 use super::net::{FusionNet, NetShape};
 use super::signals::Signals;
 use super::store::{
-    kb_manifest_sha256, write_counts, ModelConfig, CONFIG_FILE, MODEL_FORMAT_VERSION, WEIGHTS_FILE,
+    kb_manifest_sha256, write_counts, ModelConfig, CONFIG_FILE, LAST_WEIGHTS_FILE,
+    MODEL_FORMAT_VERSION, WEIGHTS_FILE,
 };
 use super::train::{train, TrainOptions, TrainingMention};
 
@@ -239,18 +240,20 @@ fn fit_variant(
         training_mentions: train_set.len(),
         holdout_mentions: holdout.len(),
         history: Vec::new(),
+        best_epoch: None,
     };
     let device = Device::Cpu;
     let mut vars = VarMap::new();
     let net = FusionNet::new(shape, VarBuilder::from_varmap(&vars, DType::F32, &device))?;
     seed_weights(&vars, plan.options.seed)?;
     let weights = dir.join(WEIGHTS_FILE);
-    if plan.resume && dir.join(CONFIG_FILE).exists() && weights.exists() {
+    let last = dir.join(LAST_WEIGHTS_FILE);
+    if plan.resume && dir.join(CONFIG_FILE).exists() && last.exists() {
         let previous = ModelConfig::read(dir)?;
         if previous.shape == shape && previous.signals == signals {
-            vars.load(&weights)
-                .map_err(|e| ModelError::bad(&weights, e))?;
+            vars.load(&last).map_err(|e| ModelError::bad(&last, e))?;
             config.history = previous.history;
+            config.best_epoch = previous.best_epoch;
             tracing::info!(
                 model = signals.name(),
                 epochs_done = config.history.len(),
@@ -273,6 +276,7 @@ fn fit_variant(
         .sum();
     let progress = bar(plan.progress, remaining * per_epoch, signals.name());
     let mut history = config.history.clone();
+    let mut best_epoch = config.best_epoch;
     train(
         &net,
         &vars,
@@ -284,10 +288,19 @@ fn fit_variant(
         &progress,
         |record| {
             history.push(record.clone());
-            vars.save(&weights)
-                .map_err(|e| ModelError::bad(&weights, e))?;
+            vars.save(&last).map_err(|e| ModelError::bad(&last, e))?;
+            // The weights kept are those of the epoch best on held-out mentions.
+            let best_so_far = best_epoch
+                .and_then(|b| history.get(b - 1))
+                .map_or(0, |r| r.holdout.model_correct);
+            if best_epoch.is_none() || record.holdout.model_correct > best_so_far {
+                best_epoch = Some(record.epoch);
+                vars.save(&weights)
+                    .map_err(|e| ModelError::bad(&weights, e))?;
+            }
             ModelConfig {
                 history: history.clone(),
+                best_epoch,
                 ..config.clone()
             }
             .write(dir)
@@ -295,6 +308,7 @@ fn fit_variant(
     )?;
     progress.finish_and_clear();
     config.history = history;
+    config.best_epoch = best_epoch;
     config.write(dir)?;
     Ok(config)
 }

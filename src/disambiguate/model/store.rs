@@ -3,7 +3,8 @@
 //! ```text
 //! DIR/config.json          shape, signals, training options and history, and the versions
 //!                          (KB manifest hash, embedding manifests, encoder fingerprint)
-//! DIR/model.safetensors    the fusion network's weights
+//! DIR/model.safetensors    the fusion network's weights of its best epoch on held-out mentions
+//! DIR/last.safetensors     the last epoch's weights, for `--resume`
 //! DIR/entity_counts.json   how often each entity is a training label: the popularity slices
 //! DIR/kg/<name>/           the KG embeddings it reads (as `tailor embed` writes them)
 //! DIR/ablations/<name>/    the same layout for each ablation trained beside it
@@ -26,6 +27,8 @@ use super::train::{EpochRecord, TrainOptions};
 pub const MODEL_FORMAT_VERSION: u32 = 1;
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The last epoch's weights, which `--resume` continues from.
+pub const LAST_WEIGHTS_FILE: &str = "last.safetensors";
 pub const COUNTS_FILE: &str = "entity_counts.json";
 pub const ENTITY_TEXT_FILE: &str = "entity_text.safetensors";
 
@@ -44,6 +47,9 @@ pub struct ModelConfig {
     pub training_mentions: usize,
     pub holdout_mentions: usize,
     pub history: Vec<EpochRecord>,
+    /// The epoch whose weights `model.safetensors` holds: the best on held-out mentions.
+    #[serde(default)]
+    pub best_epoch: Option<usize>,
 }
 
 impl ModelConfig {
