@@ -286,6 +286,10 @@ fn a_50_mb_document_is_linked() {
     let input = write(dir.path(), "big.txt", text.as_bytes());
     let out = dir.path().join("out.jsonl");
     let run = link(&[&input], &out, &[]);
+    assert!(!run.status.success(), "over the default document limit");
+    assert!(stderr(&run).contains("over the limit"), "{}", stderr(&run));
+
+    let run = link(&[&input], &out, &["--max-doc-bytes", "67108864"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let docs = records(&out);
     assert_eq!(docs.len(), 1);
