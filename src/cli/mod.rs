@@ -9,6 +9,7 @@ mod candidates;
 mod embed;
 mod encoder;
 mod eval;
+mod eval_report;
 mod ingest;
 mod kb;
 mod link;

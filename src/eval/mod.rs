@@ -12,10 +12,14 @@
 mod elevant;
 mod error;
 mod evaluate;
+pub mod geometry;
 pub mod gold;
 pub mod metrics;
 mod nif;
 mod records;
+pub mod report;
+pub mod slice_inputs;
+pub mod slices;
 mod table;
 
 use std::path::Path;

@@ -1,0 +1,298 @@
+//! Slices: subsets of the scored in-KB gold mentions of a run, and each system's accuracy on
+//! them with a bootstrap confidence interval, so a ten-mention slice is not read like a
+//! thousand-mention one.
+//!
+//! In: a [`BenchmarkResult`] (its mention records and predictions) and a [`SliceInputs`] (the
+//! gold entity's training occurrences, its KB degree, coarse type names, the benchmark's own
+//! mention tags). Out: [`SliceResult`]s, one per slice, in families:
+//! - `popularity`: training occurrences of the gold entity, cut like Bootleg (unseen 0, tail
+//!   1–10, torso 11–1000, head > 1000); only where a model's counts are given.
+//! - `kb_degree`: the gold entity's number of triples, a popularity measure without a model.
+//! - `ambiguity`: mentions with one candidate, or with two or more.
+//! - `type`: the first of the gold mention's types that the coarse type list names.
+//! - `tag`: the benchmark's mention tags (`RARE`, `PARTIAL_NAME`, `METONYM`, …).
+//!
+//! Only gold mentions whose entity is in the KB are sliced: accuracy (the gold entity chosen)
+//! is what the slices compare, and NIL handling is reported over the whole benchmark instead.
+
+use std::collections::HashMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::evaluate::BenchmarkResult;
+use super::metrics::Share;
+
+/// How slices are cut and how their intervals are estimated.
+#[derive(Debug, Clone)]
+pub struct SliceConfig {
+    /// Upper bounds (inclusive) of the popularity bins over training occurrences; a last bin
+    /// takes everything above. Default `[0, 10, 1000]`: unseen, tail, torso, head.
+    pub popularity_cuts: Vec<u64>,
+    /// Upper bounds (inclusive) of the KB degree bins. Default `[2, 10, 100]`.
+    pub degree_cuts: Vec<u64>,
+    /// Bootstrap resamples per slice and system. Default 1000.
+    pub resamples: usize,
+    /// Seed of the resampling, so two runs of the same data give the same intervals.
+    pub seed: u64,
+}
+
+impl Default for SliceConfig {
+    fn default() -> Self {
+        SliceConfig {
+            popularity_cuts: vec![0, 10, 1000],
+            degree_cuts: vec![2, 10, 100],
+            resamples: 1000,
+            seed: 17,
+        }
+    }
+}
+
+/// What the slices are cut by, beyond the mention records themselves.
+#[derive(Debug, Clone, Default)]
+pub struct SliceInputs {
+    /// Entity id → training occurrences (a model's `entity_counts.json`); `None` without model.
+    pub counts: Option<HashMap<String, u64>>,
+    /// Entity id → number of triples it takes part in.
+    pub degree: HashMap<String, u64>,
+    /// Type id → coarse type name, in the order a mention's types are tried.
+    pub coarse_types: HashMap<String, String>,
+    /// `(document index, label id)` → the benchmark's tags of that mention.
+    pub tags: HashMap<(usize, u64), Vec<String>>,
+}
+
+/// A 95% interval of a share.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemSlice {
+    pub system: String,
+    /// Correct (gold entity chosen) over the slice's mentions.
+    pub accuracy: f64,
+    pub correct: u64,
+    pub ci95: Interval,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceResult {
+    pub family: String,
+    pub name: String,
+    pub size: usize,
+    pub systems: Vec<SystemSlice>,
+    /// Indices into the benchmark's mention records.
+    #[serde(skip)]
+    pub mentions: Vec<usize>,
+}
+
+/// The name of the bin of `value` under inclusive upper `cuts`: `0`, `1–10`, `> 1000`, ….
+pub fn bin_name(value: u64, cuts: &[u64]) -> String {
+    let mut low = 0;
+    for &cut in cuts {
+        if value <= cut {
+            return if low == cut {
+                format!("{cut}")
+            } else {
+                format!("{low}–{cut}")
+            };
+        }
+        low = cut + 1;
+    }
+    format!("> {}", cuts.last().copied().unwrap_or(0))
+}
+
+/// All bin names of `cuts`, lowest first.
+pub fn bin_names(cuts: &[u64]) -> Vec<String> {
+    let mut names: Vec<String> = cuts.iter().map(|&c| bin_name(c, cuts)).collect();
+    names.push(bin_name(u64::MAX, cuts));
+    names
+}
+
+/// Popularity bins get the Bootleg names when cut the Bootleg way.
+fn popularity_name(value: u64, cuts: &[u64]) -> String {
+    let bin = bin_name(value, cuts);
+    if cuts != [0, 10, 1000] {
+        return bin;
+    }
+    let word = match value {
+        0 => "unseen",
+        1..=10 => "tail",
+        11..=1000 => "torso",
+        _ => "head",
+    };
+    format!("{word} ({bin})")
+}
+
+/// Every slice of one benchmark, families in the module's order, bins lowest first.
+pub fn slice(
+    result: &BenchmarkResult,
+    inputs: &SliceInputs,
+    cfg: &SliceConfig,
+) -> Vec<SliceResult> {
+    let mut groups: Vec<(String, String, Vec<usize>)> = Vec::new();
+    let mut add = |family: &str, name: String, i: usize| match groups
+        .iter_mut()
+        .find(|g| g.0 == family && g.1 == name)
+    {
+        Some(g) => g.2.push(i),
+        None => groups.push((family.to_string(), name, vec![i])),
+    };
+    for (i, m) in result.mentions.iter().enumerate() {
+        let Some(qid) = m.gold.qid().filter(|_| m.gold_in_kb) else {
+            continue;
+        };
+        add("all", "all".into(), i);
+        if let Some(counts) = &inputs.counts {
+            let n = counts.get(qid).copied().unwrap_or(0);
+            add("popularity", popularity_name(n, &cfg.popularity_cuts), i);
+        }
+        let degree = inputs.degree.get(qid).copied().unwrap_or(0);
+        add("kb_degree", bin_name(degree, &cfg.degree_cuts), i);
+        let ambiguity = if m.candidates.len() >= 2 {
+            "≥ 2 candidates"
+        } else {
+            "≤ 1 candidate"
+        };
+        add("ambiguity", ambiguity.into(), i);
+        let coarse = m.types.iter().find_map(|t| inputs.coarse_types.get(t));
+        add("type", coarse.cloned().unwrap_or_else(|| "other".into()), i);
+        if let Some(tags) = m.label.and_then(|l| inputs.tags.get(&(m.document, l))) {
+            for tag in tags {
+                add("tag", tag.clone(), i);
+            }
+        }
+    }
+    sort_groups(&mut groups, cfg);
+
+    groups
+        .into_iter()
+        .map(|(family, name, mentions)| {
+            let systems = result
+                .systems
+                .iter()
+                .enumerate()
+                .map(|(s, system)| {
+                    let hits: Vec<bool> = mentions
+                        .iter()
+                        .map(|&i| {
+                            let p = &system.predictions[i];
+                            p.entity_idx.is_some() && p.entity_idx == result.mentions[i].gold_idx
+                        })
+                        .collect();
+                    let share = Share::new(
+                        hits.iter().filter(|&&h| h).count() as u64,
+                        hits.len() as u64,
+                    );
+                    let seed = cfg.seed ^ (s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    SystemSlice {
+                        system: system.name.clone(),
+                        accuracy: share.share,
+                        correct: share.hits,
+                        ci95: bootstrap_ci(&hits, cfg.resamples, seed),
+                    }
+                })
+                .collect();
+            SliceResult {
+                family,
+                size: mentions.len(),
+                name,
+                systems,
+                mentions,
+            }
+        })
+        .collect()
+}
+
+/// Sort key of a bin: its lower bound, so `0`, `1–10`, `11–1000`, `> 1000` come in order.
+fn name_value(name: &str, cuts: &[u64]) -> u64 {
+    for (i, b) in bin_names(cuts).iter().enumerate() {
+        if name.ends_with(&format!("({b})")) || name == b {
+            return i as u64;
+        }
+    }
+    u64::MAX
+}
+
+fn sort_groups(groups: &mut [(String, String, Vec<usize>)], cfg: &SliceConfig) {
+    const FAMILIES: [&str; 6] = ["all", "popularity", "kb_degree", "ambiguity", "type", "tag"];
+    groups.sort_by_key(|(family, name, mentions)| {
+        let f = FAMILIES
+            .iter()
+            .position(|x| x == family)
+            .unwrap_or(FAMILIES.len());
+        let within = match family.as_str() {
+            "popularity" => name_value(name, &cfg.popularity_cuts),
+            "kb_degree" => name_value(name, &cfg.degree_cuts),
+            _ => u64::MAX - mentions.len() as u64,
+        };
+        (f, within, name.clone())
+    });
+}
+
+/// Percentile bootstrap 95% interval of the share of `true` in `hits`, seeded. An empty
+/// sample gives `[0, 0]`.
+pub fn bootstrap_ci(hits: &[bool], resamples: usize, seed: u64) -> Interval {
+    if hits.is_empty() || resamples == 0 {
+        return Interval {
+            low: 0.0,
+            high: 0.0,
+        };
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n = hits.len();
+    let mut shares: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let hit = (0..n).filter(|_| hits[rng.random_range(0..n)]).count();
+            hit as f64 / n as f64
+        })
+        .collect();
+    shares.sort_by(f64::total_cmp);
+    let at = |q: f64| shares[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
+    Interval {
+        low: at(0.025),
+        high: at(0.975),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_are_named_and_ordered() {
+        let cuts = [0, 10, 1000];
+        assert_eq!(bin_name(0, &cuts), "0");
+        assert_eq!(bin_name(1, &cuts), "1–10");
+        assert_eq!(bin_name(10, &cuts), "1–10");
+        assert_eq!(bin_name(11, &cuts), "11–1000");
+        assert_eq!(bin_name(1001, &cuts), "> 1000");
+        assert_eq!(popularity_name(5, &cuts), "tail (1–10)");
+        assert_eq!(popularity_name(0, &cuts), "unseen (0)");
+        assert_eq!(popularity_name(5000, &cuts), "head (> 1000)");
+        assert_eq!(name_value("torso (11–1000)", &cuts), 2);
+        assert_eq!(name_value("> 1000", &cuts), 3);
+    }
+
+    #[test]
+    fn bootstrap_contains_the_estimate_and_shrinks_with_size() {
+        let sample = |n: usize| (0..n).map(|i| i % 4 != 0).collect::<Vec<bool>>();
+        let small = bootstrap_ci(&sample(20), 1000, 1);
+        let large = bootstrap_ci(&sample(2000), 1000, 1);
+        for ci in [small, large] {
+            assert!(ci.low <= 0.75 && 0.75 <= ci.high, "{ci:?}");
+        }
+        assert!(large.high - large.low < (small.high - small.low) / 4.0);
+        // The normal approximation at n = 2000: 1.96 * sqrt(0.75 * 0.25 / 2000) ≈ 0.019.
+        assert!(
+            (large.high - large.low - 2.0 * 0.019).abs() < 0.01,
+            "{large:?}"
+        );
+        assert_eq!(bootstrap_ci(&sample(20), 1000, 1), small, "seeded");
+        let all = bootstrap_ci(&[true; 7], 100, 3);
+        assert_eq!((all.low, all.high), (1.0, 1.0));
+    }
+}
