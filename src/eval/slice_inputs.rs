@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(tags.len(), 144);
         let types = read_coarse_types(Path::new(DEFAULT_TYPES_FILE)).unwrap();
         assert_eq!(types["Q215627"], "Person");
-        assert_eq!(types.len(), 30);
+        assert_eq!(types.len(), 31);
     }
 
     #[test]

@@ -261,6 +261,129 @@ pub fn bootstrap_ci(hits: &[bool], resamples: usize, seed: u64) -> Interval {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::metrics::Prf;
+    use crate::eval::{
+        Coverage, Disambiguation, GoldEntity, LabelCounts, MentionRecord, Prediction,
+        RecordCandidate, SystemResult,
+    };
+
+    /// A mention of entity `q` (KB index `idx`, `None` when the KB lacks it) with `n`
+    /// candidates, the gold first among them when in the KB.
+    fn mention(
+        label: u64,
+        q: Option<&str>,
+        idx: Option<u32>,
+        n: u32,
+        types: &[&str],
+    ) -> MentionRecord {
+        let candidate_idx: Vec<u32> = (0..n).map(|i| idx.unwrap_or(100) + i * 10).collect();
+        MentionRecord {
+            document: 0,
+            doc_id: "d".into(),
+            label: Some(label),
+            start: 0,
+            end: 1,
+            surface: "x".into(),
+            gold: q.map_or(GoldEntity::Nil, |q| GoldEntity::Entity(q.into())),
+            gold_idx: idx,
+            gold_in_kb: idx.is_some(),
+            types: types.iter().map(|t| t.to_string()).collect(),
+            candidates: candidate_idx
+                .iter()
+                .map(|c| RecordCandidate {
+                    entity: format!("E{c}"),
+                    prior: 0.5,
+                })
+                .collect(),
+            gold_rank: idx.map(|_| 0),
+            candidate_idx,
+        }
+    }
+
+    fn predict(entity_idx: Option<u32>) -> Prediction {
+        Prediction {
+            scores: vec![],
+            entity: entity_idx.map(|e| format!("E{e}")),
+            entity_idx,
+        }
+    }
+
+    #[test]
+    fn mentions_fall_in_the_hand_computed_slices() {
+        let mentions = vec![
+            mention(0, Some("Q1"), Some(0), 2, &["Q215627"]),
+            mention(1, Some("Q2"), Some(1), 1, &["Q43229"]),
+            mention(2, Some("Q3"), Some(2), 3, &["Q999"]),
+            mention(3, None, None, 2, &[]),
+            mention(4, Some("Q4"), None, 2, &[]),
+        ];
+        let predictions = vec![
+            predict(Some(0)),
+            predict(None),
+            predict(Some(2)),
+            predict(None),
+            predict(Some(100)),
+        ];
+        let result = BenchmarkResult {
+            name: "fixture".into(),
+            path: "fixture.benchmark.jsonl".into(),
+            documents: 1,
+            labels: LabelCounts::default(),
+            coverage: Coverage::default(),
+            recall_at: vec![],
+            systems: vec![SystemResult {
+                name: "prior".into(),
+                disambiguation: Disambiguation::default(),
+                end_to_end: Prf::default(),
+                predictions,
+                linked: vec![],
+            }],
+            mentions,
+        };
+        let map = |pairs: &[(&str, u64)]| -> HashMap<String, u64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let inputs = SliceInputs {
+            counts: Some(map(&[("Q2", 5), ("Q3", 2000)])),
+            degree: map(&[("Q1", 1), ("Q2", 50), ("Q3", 500)]),
+            coarse_types: [("Q215627", "Person"), ("Q43229", "Organization")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            tags: [((0, 0), vec!["RARE"]), ((0, 2), vec!["RARE", "METONYM"])]
+                .into_iter()
+                .map(|(k, v)| (k, v.into_iter().map(String::from).collect()))
+                .collect(),
+        };
+        let slices = slice(&result, &inputs, &SliceConfig::default());
+        let got: Vec<(&str, &str, Vec<usize>, f64)> = slices
+            .iter()
+            .map(|s| {
+                let acc = s.systems[0].accuracy;
+                (s.family.as_str(), s.name.as_str(), s.mentions.clone(), acc)
+            })
+            .collect();
+        let expected = vec![
+            ("all", "all", vec![0, 1, 2], 2.0 / 3.0),
+            ("popularity", "unseen (0)", vec![0], 1.0),
+            ("popularity", "tail (1–10)", vec![1], 0.0),
+            ("popularity", "head (> 1000)", vec![2], 1.0),
+            ("kb_degree", "0–2", vec![0], 1.0),
+            ("kb_degree", "11–100", vec![1], 0.0),
+            ("kb_degree", "> 100", vec![2], 1.0),
+            ("ambiguity", "≥ 2 candidates", vec![0, 2], 1.0),
+            ("ambiguity", "≤ 1 candidate", vec![1], 0.0),
+            ("type", "Organization", vec![1], 0.0),
+            ("type", "Person", vec![0], 1.0),
+            ("type", "other", vec![2], 1.0),
+            ("tag", "RARE", vec![0, 2], 1.0),
+            ("tag", "METONYM", vec![2], 1.0),
+        ];
+        assert_eq!(got, expected);
+        assert_eq!(slices[0].systems[0].correct, 2);
+        let ci = slices[0].systems[0].ci95;
+        assert!(ci.low <= 2.0 / 3.0 && 2.0 / 3.0 <= ci.high, "{ci:?}");
+    }
 
     #[test]
     fn bins_are_named_and_ordered() {
