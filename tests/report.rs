@@ -181,3 +181,101 @@ fn the_html_report_renders_in_headless_chromium() {
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:?}");
 }
+
+/// The report's model path: popularity from the model's training counts and the geometry of its
+/// embeddings. About 30 s in a debug build (embedding, training and encoding KORE50 with a tiny
+/// model): the only test that covers these.
+#[test]
+fn a_report_with_a_tiny_model_slices_by_training_counts_and_diagnoses_embeddings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (kg, model, dir) = (
+        tmp.path().join("transe"),
+        tmp.path().join("model"),
+        tmp.path().join("report"),
+    );
+    tailor(&[
+        "-q",
+        "embed",
+        "--kb",
+        "kb/default",
+        "--model",
+        "transe",
+        "--dim",
+        "8",
+        "--epochs",
+        "1",
+        "--negatives",
+        "2",
+        "--out",
+        &s(&kg),
+    ]);
+    tailor(&[
+        "-q",
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        &s(&kg),
+        "--max-examples",
+        "200",
+        "--max-extracts",
+        "5",
+        "--holdout",
+        "0.15",
+        "--epochs",
+        "1",
+        "--out",
+        &s(&model),
+    ]);
+    tailor(&[
+        "-q",
+        "eval",
+        "--kb",
+        "kb/default",
+        "--no-fuzzy",
+        "--no-ablations",
+        "--model",
+        &s(&model),
+        "--gold",
+        KORE50,
+        "--report",
+        &s(&dir),
+    ]);
+
+    let m = metrics(&dir);
+    assert_eq!(m["systems"], serde_json::json!(["prior", "model"]));
+    assert_eq!(m["popularity_measure"], "popularity");
+    let slices = m["benchmarks"][0]["slices"].as_array().unwrap();
+    let popularity: Vec<&Value> = slices
+        .iter()
+        .filter(|s| s["family"] == "popularity")
+        .collect();
+    let sizes: u64 = popularity.iter().map(|s| s["size"].as_u64().unwrap()).sum();
+    let all = slices.iter().find(|s| s["family"] == "all").unwrap();
+    assert_eq!(
+        sizes,
+        all["size"].as_u64().unwrap(),
+        "popularity bins partition the mentions"
+    );
+    assert!(
+        popularity.iter().any(|s| s["name"] == "unseen (0)"),
+        "{popularity:?}"
+    );
+
+    let g = &m["geometry"][0];
+    assert_eq!(g["name"], "transe");
+    let (alignment, uniformity) = (
+        g["alignment"].as_f64().unwrap(),
+        g["uniformity"].as_f64().unwrap(),
+    );
+    assert!((0.0..=4.0).contains(&alignment), "{g}");
+    assert!((-8.0..=0.0).contains(&uniformity), "{g}");
+    assert!(g["linked_pairs"].as_u64().unwrap() > 1000);
+    let bins = g["norm_by_popularity"].as_array().unwrap();
+    let counted: u64 = bins.iter().map(|b| b["entities"].as_u64().unwrap()).sum();
+    let manifest = std::fs::read_to_string(model.join("kg/transe/manifest.json")).unwrap();
+    let embedded = serde_json::from_str::<Value>(&manifest).unwrap()["entities"].as_u64();
+    assert_eq!(Some(counted), embedded, "every embedded entity in one bin");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Entity embeddings") && html.matches("<svg").count() >= 5);
+}

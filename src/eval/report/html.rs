@@ -266,7 +266,10 @@ fn geometry(out: &mut String, m: &ReportMetrics) {
          <th>link-prediction MRR</th></tr>"
     );
     for g in &m.geometry {
-        let mrr: Vec<String> = g.mrr.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+        let mut mrr: Vec<String> = g.mrr.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+        if mrr.is_empty() {
+            mrr.push("not measured".into());
+        }
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3} ({} pairs)</td><td>{:.3} ({} \

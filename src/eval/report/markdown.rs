@@ -123,7 +123,10 @@ pub fn render(m: &ReportMetrics, changes: &[SliceChange]) -> String {
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|");
         for g in &m.geometry {
-            let mrr: Vec<String> = g.mrr.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+            let mut mrr: Vec<String> = g.mrr.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+            if mrr.is_empty() {
+                mrr.push("not measured".into());
+            }
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {:.3} | {:.3} | {} |",
