@@ -147,7 +147,7 @@ fn benchmark(out: &mut String, m: &ReportMetrics, b: &BenchmarkMetrics) {
             pct(s.in_kb_precision),
             pct(s.in_kb_recall),
             pct(s.in_kb_f1),
-            pct(s.nil_accuracy),
+            s.nil_accuracy.map_or("–".into(), pct),
             pct(s.end_to_end_f1)
         );
     }

@@ -57,7 +57,7 @@ pub fn render(m: &ReportMetrics, changes: &[SliceChange]) -> String {
                 pct(s.in_kb_precision),
                 pct(s.in_kb_recall),
                 pct(s.in_kb_f1),
-                pct(s.nil_accuracy),
+                s.nil_accuracy.map_or("–".into(), pct),
                 pct(s.end_to_end_f1)
             );
         }

@@ -36,8 +36,8 @@ pub struct SystemMetrics {
     pub in_kb_precision: f64,
     pub in_kb_recall: f64,
     pub in_kb_f1: f64,
-    /// Gold NIL mentions predicted NIL.
-    pub nil_accuracy: f64,
+    /// Gold NIL mentions predicted NIL; `None` when the benchmark has none.
+    pub nil_accuracy: Option<f64>,
     pub end_to_end_f1: f64,
 }
 
@@ -87,7 +87,8 @@ pub fn build(
                 in_kb_precision: s.disambiguation.in_kb.precision,
                 in_kb_recall: s.disambiguation.in_kb.recall,
                 in_kb_f1: s.disambiguation.in_kb.f1,
-                nil_accuracy: s.disambiguation.nil.share,
+                nil_accuracy: (s.disambiguation.nil.total > 0)
+                    .then_some(s.disambiguation.nil.share),
                 end_to_end_f1: s.end_to_end.f1,
             })
             .collect();
