@@ -87,6 +87,18 @@ fn a_kore50_report_has_slices_plots_errors_and_a_comparison() {
             assert!(low <= acc && acc <= high, "interval of {s}");
         }
     }
+    // Every in-KB mention the prior got wrong is an error with an in-KB reason.
+    let reasons = &b["error_reasons"][0];
+    assert_eq!(reasons[0], "prior");
+    let in_kb_errors: u64 = reasons[1]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(r, _)| !["gold not in KB", "NIL gold linked"].contains(&r.as_str()))
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum();
+    let correct = all["systems"][0]["correct"].as_u64().unwrap();
+    assert_eq!(in_kb_errors, in_kb - correct, "{reasons}");
     let errors = b["errors"].as_array().unwrap();
     assert!(!errors.is_empty());
     for e in errors {

@@ -8,7 +8,7 @@
 //! - `popularity`: training occurrences of the gold entity, cut like Bootleg (unseen 0, tail
 //!   1–10, torso 11–1000, head > 1000); only where a model's counts are given.
 //! - `kb_degree`: the gold entity's number of triples, a popularity measure without a model.
-//! - `ambiguity`: mentions with one candidate, or with two or more.
+//! - `ambiguity`: mentions with no candidate, one, or two and more.
 //! - `type`: the first of the gold mention's types that the coarse type list names.
 //! - `tag`: the benchmark's mention tags (`RARE`, `PARTIAL_NAME`, `METONYM`, …).
 //!
@@ -152,10 +152,10 @@ pub fn slice(
         }
         let degree = inputs.degree.get(qid).copied().unwrap_or(0);
         add("kb_degree", bin_name(degree, &cfg.degree_cuts), i);
-        let ambiguity = if m.candidates.len() >= 2 {
-            "≥ 2 candidates"
-        } else {
-            "≤ 1 candidate"
+        let ambiguity = match m.candidates.len() {
+            0 => "no candidate",
+            1 => "1 candidate",
+            _ => "≥ 2 candidates",
         };
         add("ambiguity", ambiguity.into(), i);
         let coarse = m.types.iter().find_map(|t| inputs.coarse_types.get(t));
@@ -372,7 +372,7 @@ mod tests {
             ("kb_degree", "11–100", vec![1], 0.0),
             ("kb_degree", "> 100", vec![2], 1.0),
             ("ambiguity", "≥ 2 candidates", vec![0, 2], 1.0),
-            ("ambiguity", "≤ 1 candidate", vec![1], 0.0),
+            ("ambiguity", "1 candidate", vec![1], 0.0),
             ("type", "Organization", vec![1], 0.0),
             ("type", "Person", vec![0], 1.0),
             ("type", "other", vec![2], 1.0),

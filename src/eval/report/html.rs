@@ -221,6 +221,24 @@ fn benchmark(out: &mut String, m: &ReportMetrics, b: &BenchmarkMetrics) {
 }
 
 fn errors(out: &mut String, b: &BenchmarkMetrics) {
+    let mut reasons: Vec<&String> = b.error_reasons.iter().flat_map(|(_, r)| r.keys()).collect();
+    reasons.sort();
+    reasons.dedup();
+    if !reasons.is_empty() {
+        let _ = write!(out, "<h3>Errors by reason</h3><table><tr><th>reason</th>");
+        for (system, _) in &b.error_reasons {
+            let _ = write!(out, "<th>{}</th>", escape(system));
+        }
+        let _ = writeln!(out, "</tr>");
+        for reason in reasons {
+            let _ = write!(out, "<tr><td>{}</td>", escape(reason));
+            for (_, counts) in &b.error_reasons {
+                let _ = write!(out, "<td>{}</td>", counts.get(reason).copied().unwrap_or(0));
+            }
+            let _ = writeln!(out, "</tr>");
+        }
+        let _ = writeln!(out, "</table>");
+    }
     let Some(first) = b.errors.first() else {
         return;
     };

@@ -17,6 +17,27 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Errors per system by reason, one row per reason.
+fn reasons(out: &mut String, b: &super::BenchmarkMetrics) {
+    let mut all: Vec<&String> = b.error_reasons.iter().flat_map(|(_, r)| r.keys()).collect();
+    all.sort();
+    all.dedup();
+    if all.is_empty() {
+        return;
+    }
+    let systems: Vec<&str> = b.error_reasons.iter().map(|(s, _)| s.as_str()).collect();
+    let _ = writeln!(out, "\n| errors by reason | {} |", systems.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(systems.len()));
+    for reason in all {
+        let counts: Vec<String> = b
+            .error_reasons
+            .iter()
+            .map(|(_, r)| r.get(reason).copied().unwrap_or(0).to_string())
+            .collect();
+        let _ = writeln!(out, "| {reason} | {} |", counts.join(" | "));
+    }
+}
+
 pub fn render(m: &ReportMetrics, changes: &[SliceChange]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# tailor evaluation report\n");
@@ -89,6 +110,7 @@ pub fn render(m: &ReportMetrics, changes: &[SliceChange]) -> String {
                 accs.join(" | ")
             );
         }
+        reasons(&mut out, b);
         if !b.errors.is_empty() {
             let _ = writeln!(
                 out,

@@ -12,6 +12,7 @@ mod html;
 mod markdown;
 mod plots;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -53,8 +54,10 @@ pub struct BenchmarkMetrics {
     pub recall_at: Vec<(usize, f64)>,
     pub systems: Vec<SystemMetrics>,
     pub slices: Vec<SliceResult>,
-    /// The worst errors of the last system (the model where one is loaded).
+    /// The worst errors of the model where one is loaded, else of the last system.
     pub errors: Vec<ErrorRow>,
+    /// Per system, its errors counted by reason (`no candidate`, `NIL predicted`, …).
+    pub error_reasons: Vec<(String, BTreeMap<String, u64>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,10 +95,23 @@ pub fn build(
                 end_to_end_f1: s.end_to_end.f1,
             })
             .collect();
-        let errors = match r.systems.len() {
-            0 => Vec::new(),
-            n => worst_errors(r, g, kb, n - 1, ERROR_ROWS),
-        };
+        let primary = r
+            .systems
+            .iter()
+            .position(|s| s.name == "model")
+            .or(r.systems.len().checked_sub(1));
+        let errors = primary
+            .map(|s| worst_errors(r, g, kb, s, ERROR_ROWS))
+            .unwrap_or_default();
+        let error_reasons = (0..r.systems.len())
+            .map(|s| {
+                let mut counts = BTreeMap::new();
+                for e in worst_errors(r, g, kb, s, usize::MAX) {
+                    *counts.entry(e.reason.describe().to_string()).or_insert(0) += 1;
+                }
+                (r.systems[s].name.clone(), counts)
+            })
+            .collect();
         benchmarks.push(BenchmarkMetrics {
             name: r.name.clone(),
             documents: r.documents,
@@ -106,6 +122,7 @@ pub fn build(
             systems,
             slices: slice(r, inputs, cfg),
             errors,
+            error_reasons,
         });
     }
     Ok(ReportMetrics {
