@@ -55,8 +55,10 @@ pub struct BenchmarkMetrics {
     pub systems: Vec<SystemMetrics>,
     pub slices: Vec<SliceResult>,
     /// The worst errors of the model where one is loaded, else of the last system.
+    #[serde(default)]
     pub errors: Vec<ErrorRow>,
     /// Per system, its errors counted by reason (`no candidate`, `NIL predicted`, …).
+    #[serde(default)]
     pub error_reasons: Vec<(String, BTreeMap<String, u64>)>,
 }
 
@@ -67,6 +69,7 @@ pub struct ReportMetrics {
     /// `popularity` (training occurrences) when a model's counts were given, else `kb_degree`.
     pub popularity_measure: String,
     pub benchmarks: Vec<BenchmarkMetrics>,
+    #[serde(default)]
     pub geometry: Vec<Geometry>,
 }
 
