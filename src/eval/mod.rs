@@ -9,6 +9,7 @@
 //!
 //! [`Scorer`]: crate::disambiguate::Scorer
 
+mod bootstrap;
 mod elevant;
 mod error;
 mod evaluate;

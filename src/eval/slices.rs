@@ -17,10 +17,9 @@
 
 use std::collections::HashMap;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+pub use super::bootstrap::{bootstrap_ci, Interval};
 use super::evaluate::BenchmarkResult;
 use super::metrics::Share;
 
@@ -60,13 +59,6 @@ pub struct SliceInputs {
     pub coarse_types: HashMap<String, String>,
     /// `(document index, label id)` → the benchmark's tags of that mention.
     pub tags: HashMap<(usize, u64), Vec<String>>,
-}
-
-/// A 95% interval of a share.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    pub low: f64,
-    pub high: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,31 +225,6 @@ fn sort_groups(groups: &mut [(String, String, Vec<usize>)], cfg: &SliceConfig) {
     });
 }
 
-/// Percentile bootstrap 95% interval of the share of `true` in `hits`, seeded. An empty
-/// sample gives `[0, 0]`.
-pub fn bootstrap_ci(hits: &[bool], resamples: usize, seed: u64) -> Interval {
-    if hits.is_empty() || resamples == 0 {
-        return Interval {
-            low: 0.0,
-            high: 0.0,
-        };
-    }
-    let mut rng = StdRng::seed_from_u64(seed);
-    let n = hits.len();
-    let mut shares: Vec<f64> = (0..resamples)
-        .map(|_| {
-            let hit = (0..n).filter(|_| hits[rng.random_range(0..n)]).count();
-            hit as f64 / n as f64
-        })
-        .collect();
-    shares.sort_by(f64::total_cmp);
-    let at = |q: f64| shares[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    Interval {
-        low: at(0.025),
-        high: at(0.975),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,24 +365,5 @@ mod tests {
         assert_eq!(popularity_name(5000, &cuts), "head (> 1000)");
         assert_eq!(name_value("torso (11–1000)", &cuts), 2);
         assert_eq!(name_value("> 1000", &cuts), 3);
-    }
-
-    #[test]
-    fn bootstrap_contains_the_estimate_and_shrinks_with_size() {
-        let sample = |n: usize| (0..n).map(|i| i % 4 != 0).collect::<Vec<bool>>();
-        let small = bootstrap_ci(&sample(20), 1000, 1);
-        let large = bootstrap_ci(&sample(2000), 1000, 1);
-        for ci in [small, large] {
-            assert!(ci.low <= 0.75 && 0.75 <= ci.high, "{ci:?}");
-        }
-        assert!(large.high - large.low < (small.high - small.low) / 4.0);
-        // The normal approximation at n = 2000: 1.96 * sqrt(0.75 * 0.25 / 2000) ≈ 0.019.
-        assert!(
-            (large.high - large.low - 2.0 * 0.019).abs() < 0.01,
-            "{large:?}"
-        );
-        assert_eq!(bootstrap_ci(&sample(20), 1000, 1), small, "seeded");
-        let all = bootstrap_ci(&[true; 7], 100, 3);
-        assert_eq!((all.low, all.high), (1.0, 1.0));
     }
 }
