@@ -39,7 +39,8 @@ pub struct Geometry {
     /// log of the mean of exp(−2 ‖u − v‖²) over random pairs; lower is more uniform.
     pub uniformity: f64,
     pub random_pairs: usize,
-    /// Mean raw vector norm per popularity bin (training occurrences), lowest bin first.
+    /// Mean raw vector norm per popularity bin (training occurrences), lowest bin first; bins
+    /// without entities are left out.
     pub norm_by_popularity: Vec<NormBin>,
     /// Link-prediction metrics the embedding run recorded, by split.
     pub mrr: BTreeMap<String, f64>,
@@ -146,14 +147,11 @@ fn norms(emb: &Embeddings, counts: &HashMap<String, u64>, cuts: &[u64]) -> Vec<N
         }
     }
     bins.into_iter()
+        .filter(|b| b.1 > 0)
         .map(|(bin, entities, sum)| NormBin {
             bin,
             entities,
-            mean_norm: if entities == 0 {
-                0.0
-            } else {
-                sum / entities as f64
-            },
+            mean_norm: sum / entities as f64,
         })
         .collect()
 }
