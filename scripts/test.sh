@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 
+# Headless Chromium opens the HTML report in tests/report.rs.
+command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo run --quiet --locked -- -q fetch-encoder >/dev/null

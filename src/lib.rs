@@ -11,3 +11,4 @@ pub mod kb;
 pub mod link;
 pub mod pipeline;
 pub mod retrieve;
+pub mod stages;

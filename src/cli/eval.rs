@@ -9,6 +9,7 @@ use serde::Serialize;
 use tailor::disambiguate::{PriorScorer, Scorer};
 use tailor::eval::{evaluate, read_gold, render_table, write_records, BenchmarkResult};
 
+use super::eval_report::{write_report, ReportArgs};
 use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
 
@@ -34,6 +35,8 @@ pub struct EvalArgs {
     /// prediction) to this file.
     #[arg(long)]
     records: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 #[derive(Serialize)]
@@ -79,6 +82,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     if let Some(path) = &args.records {
         write_records(path, &results)?;
+    }
+    if args.report.report.is_some() {
+        let model_dir = models.as_ref().map(|_| args.model.model.as_path());
+        write_report(&args.report, &results, &golds, &kb, model_dir)?;
     }
     if args.json {
         return super::print_json(&Report {

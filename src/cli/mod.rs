@@ -9,11 +9,13 @@ mod candidates;
 mod embed;
 mod encoder;
 mod eval;
+mod eval_report;
 mod ingest;
 mod kb;
 mod link;
 mod model;
 mod retrieval;
+mod run;
 mod serve;
 mod train;
 mod weak;
@@ -56,6 +58,8 @@ pub enum Command {
     WeakLabels(weak::WeakLabelsArgs),
     /// Train the disambiguation model (and its ablations) from weak labels made from the KB.
     Train(train::TrainArgs),
+    /// Run the staged pipeline of a config, skipping stages whose inputs did not change.
+    Run(run::RunArgs),
     /// Serve linking over HTTP (POST /link, GET /entity/{id}, GET /health).
     Serve(serve::ServeArgs),
 }
@@ -91,6 +95,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::WeakLabels(args) => weak::run(args),
         Command::Train(args) => train::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
 

@@ -9,13 +9,18 @@
 //!
 //! [`Scorer`]: crate::disambiguate::Scorer
 
+mod bootstrap;
 mod elevant;
 mod error;
 mod evaluate;
+pub mod geometry;
 pub mod gold;
 pub mod metrics;
 mod nif;
 mod records;
+pub mod report;
+pub mod slice_inputs;
+pub mod slices;
 mod table;
 
 use std::path::Path;
