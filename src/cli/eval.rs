@@ -58,16 +58,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let prior = PriorScorer {
         nil_threshold: args.nil_threshold,
     };
-    let models = if args.model.prior_only {
-        None
-    } else {
-        Some(LoadedModels::load(
-            &args.model,
-            &kb,
-            &args.retrieval.kb,
-            !args.no_ablations,
-        )?)
-    };
+    let models =
+        LoadedModels::unless_prior_only(&args.model, &kb, &args.retrieval.kb, !args.no_ablations)?;
     let mut systems: Vec<&dyn Scorer> = vec![&prior];
     if let Some(m) = &models {
         systems.extend(m.scorers.iter().map(|s| s as &dyn Scorer));

@@ -120,16 +120,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
     let prior = PriorScorer {
         nil_threshold: args.nil_threshold,
     };
-    let models = if args.model.prior_only {
-        None
-    } else {
-        Some(LoadedModels::load(
-            &args.model,
-            &kb,
-            &args.retrieval.kb,
-            false,
-        )?)
-    };
+    let models = LoadedModels::unless_prior_only(&args.model, &kb, &args.retrieval.kb, false)?;
     let scorer: &dyn Scorer = match &models {
         Some(m) => &m.scorers[0],
         None => &prior,

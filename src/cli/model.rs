@@ -97,6 +97,19 @@ impl<'a> LoadedModels<'a> {
         })
     }
 
+    /// The models of `args`, or none with `--prior-only`.
+    pub fn unless_prior_only(
+        args: &ModelArgs,
+        kb: &'a Kb,
+        kb_dir: &Path,
+        with_ablations: bool,
+    ) -> Result<Option<Self>> {
+        if args.prior_only {
+            return Ok(None);
+        }
+        Self::load(args, kb, kb_dir, with_ablations).map(Some)
+    }
+
     /// Saves the candidate text vectors encoded in this run for the next one.
     pub fn save_cache(&self) {
         let vectors = &self.shared.entity_text;
