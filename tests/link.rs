@@ -310,3 +310,16 @@ fn a_50_mb_document_is_linked() {
         "both ends of the text are reached"
     );
 }
+
+#[test]
+fn an_output_of_an_unknown_format_is_refused_not_made_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "a.txt", b"Paris");
+    for name in ["out.json", "out.jsonl.gz", "out.JSONL"] {
+        let out = dir.path().join(name);
+        let run = link(&[&input], &out, &[]);
+        assert!(!run.status.success(), "{name} is refused");
+        assert!(stderr(&run).contains(name), "{}", stderr(&run));
+        assert!(!out.exists(), "{name} was not created");
+    }
+}

@@ -82,14 +82,24 @@ enum Output {
     Parts,
 }
 
-fn output_kind(out: &Path) -> Output {
+/// Where the annotations go: `-`, a `.jsonl`/`.parquet` file, or else a directory of parts. A
+/// path that looks like a file of another format is refused rather than made a directory.
+fn output_kind(out: &Path) -> Result<Output> {
     let name = out.to_string_lossy();
+    let lower = name.to_lowercase();
     if name == "-" {
-        Output::Stdout
+        Ok(Output::Stdout)
     } else if name.ends_with(".jsonl") || name.ends_with(".parquet") {
-        Output::File
+        Ok(Output::File)
+    } else if out.is_dir() || out.extension().is_none() {
+        Ok(Output::Parts)
+    } else if lower.ends_with(".jsonl") || lower.ends_with(".parquet") {
+        bail!("{name}: write the extension in lower case (.jsonl or .parquet)")
     } else {
-        Output::Parts
+        bail!(
+            "{name}: unknown output format: expected FILE.jsonl, FILE.parquet, - (stdout) or a \
+             directory for parts"
+        )
     }
 }
 
@@ -112,7 +122,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
             .context("starting the linking threads")?;
     }
     let inputs = expand_inputs(&args.inputs)?;
-    let kind = output_kind(&args.out);
+    let kind = output_kind(&args.out)?;
     if args.resume && !matches!(kind, Output::Parts) {
         bail!("--resume needs an output directory (not a .jsonl/.parquet file or -)");
     }

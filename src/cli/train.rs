@@ -23,8 +23,9 @@ pub struct TrainArgs {
     /// hyperbolic one). They are copied into the model directory.
     #[arg(long, required = true)]
     embeddings: Vec<PathBuf>,
-    /// The model directory to write.
-    #[arg(long, short, default_value = super::model::DEFAULT_MODEL_DIR)]
+    /// The model directory to write (the shipped one is models/default; a finished training
+    /// replaces the directory whole).
+    #[arg(long, short)]
     out: PathBuf,
     /// Text encoder directory (default: TAILOR_ENCODER, else the fetched default).
     #[arg(long)]
@@ -45,10 +46,13 @@ pub struct TrainArgs {
     /// Share of sentences held out to measure each epoch.
     #[arg(long, default_value_t = 0.05)]
     holdout: f32,
+    /// Passes over the training mentions; the epoch best on held-out mentions is kept.
     #[arg(long, default_value_t = TrainOptions::default().epochs)]
     epochs: usize,
+    /// Mentions per optimizer step.
     #[arg(long, default_value_t = TrainOptions::default().batch_size)]
     batch_size: usize,
+    /// AdamW learning rate of the fusion layers.
     #[arg(long, default_value_t = TrainOptions::default().lr)]
     lr: f64,
     /// Share of training mentions whose priors are flattened, so the model learns to read the

@@ -133,10 +133,16 @@ impl FuzzyIndex {
 
     fn from_index(index: Index, path: &Path) -> Result<Self, FuzzyError> {
         let (_, key, words) = schema();
-        let reader = index.reader().map_err(|source| FuzzyError::Index {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        // The index is never written after it is opened, and it may be built in a staging
+        // directory that is then renamed: a reload-on-commit watcher would only fail there.
+        let reader = index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|source| FuzzyError::Index {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(FuzzyIndex { reader, key, words })
     }
 
