@@ -6,7 +6,7 @@
 //! alias into the prior, and only the top K candidates per alias are kept. Counts from training
 //! data can later replace the degree through [`AliasTable::reweight`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::kb::{EntityIdx, Kb};
 
@@ -38,6 +38,9 @@ pub struct AliasTable {
     /// First word of every alias → the most words an alias starting with it has, so mention
     /// detection tries only the n-grams that can match.
     first_words: HashMap<String, usize>,
+    /// Keys that some source writes in lower case ("city", "technology"); the others are only
+    /// ever written as names ("May", "Will", "The International").
+    lowercase_keys: HashSet<String>,
 }
 
 /// The Wikipedia article title in a URL or title string, without its disambiguator:
@@ -58,10 +61,14 @@ impl AliasTable {
     /// Builds the table from every label, alias and Wikipedia title of the KB.
     pub fn build(kb: &Kb, top_k: usize) -> Self {
         let mut weights: HashMap<String, HashMap<EntityIdx, f32>> = HashMap::new();
+        let mut lowercase_keys: HashSet<String> = HashSet::new();
         let mut add = |text: &str, entity: EntityIdx, weight: f32| {
             let key = normalize(text);
             if key.is_empty() || key.split(' ').count() > MAX_ALIAS_TOKENS {
                 return;
+            }
+            if !text.chars().any(char::is_uppercase) {
+                lowercase_keys.insert(key.clone());
             }
             let slot = weights.entry(key).or_default().entry(entity).or_insert(0.0);
             // The strongest evidence for an (alias, entity) pair counts, not the sum.
@@ -94,6 +101,7 @@ impl AliasTable {
             top_k,
             popularity,
             first_words: HashMap::new(),
+            lowercase_keys,
         };
         table.index_first_words();
         table
@@ -107,6 +115,12 @@ impl AliasTable {
             let slot = self.first_words.entry(first.to_string()).or_insert(0);
             *slot = (*slot).max(n);
         }
+    }
+
+    /// True when some source writes the alias all in lower case, so a lower-case match in text
+    /// may still be the entity; a name matched in lower case is more likely an ordinary word.
+    pub fn written_in_lower_case(&self, key: &str) -> bool {
+        self.lowercase_keys.contains(key)
     }
 
     /// The most words of an alias that starts with the normalized word `first`; 0 when none

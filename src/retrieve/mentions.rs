@@ -77,14 +77,19 @@ impl<'a> MentionDetector<'a> {
         (1..=limit).rev().find_map(|n| {
             let span = &tokens[i..i + n];
             let prefix = &key[..ends[n - 1]];
-            (self.table.contains(prefix) && !self.is_ordinary(span))
+            (self.table.contains(prefix) && !self.is_ordinary(span, prefix))
                 .then(|| (n, prefix.to_string()))
         })
     }
 
     /// True for spans that are ordinary words rather than names: all words common and the
-    /// span not capitalized mid-sentence, a single character, or no letter at all.
-    fn is_ordinary(&self, span: &[Token<'_>]) -> bool {
+    /// span not capitalized mid-sentence, a single character, no letter at all, or a name that
+    /// the KB only ever writes capitalized found with no capital ("may", "will", "north").
+    fn is_ordinary(&self, span: &[Token<'_>], key: &str) -> bool {
+        let uncapitalized = span.iter().all(|t| !t.text.chars().any(char::is_uppercase));
+        if uncapitalized && !self.table.written_in_lower_case(key) {
+            return true;
+        }
         let first = &span[0];
         if span.len() == 1 && first.text.chars().count() == 1 {
             return true;
@@ -143,6 +148,13 @@ mod tests {
     fn ordinary_words_are_not_mentions() {
         assert_eq!(detect("The city of Paris. The end."), ["Paris"]);
         assert_eq!(detect("Paris is a city"), ["Paris"]);
+    }
+
+    #[test]
+    fn names_found_in_lower_case_are_ordinary_words() {
+        assert_eq!(detect("In may he left Paris."), ["Paris"]);
+        assert_eq!(detect("He left in May."), ["May"]);
+        assert_eq!(detect("the new york times"), Vec::<String>::new());
     }
 
     #[test]
