@@ -10,5 +10,6 @@ pub mod eval;
 pub mod kb;
 pub mod link;
 pub mod pipeline;
+pub mod readable;
 pub mod retrieve;
 pub mod stages;

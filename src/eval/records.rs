@@ -50,6 +50,7 @@ pub fn write_records(path: &Path, results: &[BenchmarkResult]) -> Result<(), Eva
         }
     }
     let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
+    crate::readable::open_up(&tmp).ok();
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }

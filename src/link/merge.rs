@@ -69,6 +69,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| LinkError::io(out, e))?;
+    crate::readable::open_up(&tmp).ok();
     tmp.persist(out).map_err(|e| LinkError::io(out, e.error))?;
     tracing::info!(
         parts = report.parts,

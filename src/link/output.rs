@@ -136,6 +136,7 @@ impl AnnotationWriter {
         tmp.as_file()
             .sync_all()
             .map_err(|e| LinkError::io(&target, e))?;
+        crate::readable::open_up(&tmp).ok();
         tmp.persist(&target)
             .map_err(|e| LinkError::io(&target, e.error))?;
         Ok(target)

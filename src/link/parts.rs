@@ -190,6 +190,7 @@ impl PartsWriter {
         tmp.as_file()
             .sync_all()
             .map_err(|e| LinkError::io(&self.manifest, e))?;
+        crate::readable::open_up(&tmp).ok();
         tmp.persist(&self.manifest)
             .map_err(|e| LinkError::io(&self.manifest, e.error))?;
         Ok(())

@@ -110,6 +110,7 @@ fn persist(tmp: NamedTempFile, target: &Path) -> Result<(), WeakError> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| WeakError::io(target, e))?;
+    crate::readable::open_up(&tmp).ok();
     tmp.persist(target)
         .map_err(|e| WeakError::io(target, e.error))?;
     Ok(())

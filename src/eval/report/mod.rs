@@ -172,6 +172,7 @@ fn write_aside(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvalError> {
         let mode = std::fs::Permissions::from_mode(0o644);
         tmp.as_file().set_permissions(mode).map_err(io)?;
     }
+    crate::readable::open_up(&tmp).ok();
     tmp.persist(&path).map_err(|e| io(e.error))?;
     Ok(())
 }
