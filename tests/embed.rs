@@ -1,7 +1,9 @@
 //! `tailor embed` as a user runs it: training on the real CoDEx-S splits, then `embed eval`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod common;
+use common::{s, tailor};
 
 use tailor::embed::{Embeddings, ModelKind};
 
@@ -9,18 +11,6 @@ fn codex_s(split: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/kb/codex/triples/codex-s")
         .join(format!("{split}.txt"))
-}
-
-fn tailor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tailor"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("tailor runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn size(p: &Path) -> u64 {

@@ -4,21 +4,15 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
 use serde_json::Value;
 
 const KORE50: &str = "../shared/data/eval/elevant/kore50.benchmark.jsonl";
 
+/// Runs tailor and asserts it succeeded.
 fn tailor(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
-        .args(args)
-        .output()
-        .expect("run tailor");
-    assert!(
-        out.status.success(),
-        "tailor {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::ok(common::tailor(args))
 }
 
 fn report(dir: &Path, extra: &[&str]) {
@@ -201,44 +195,22 @@ fn the_html_report_renders_in_headless_chromium() {
 fn a_report_with_a_tiny_model_slices_by_training_counts_and_diagnoses_embeddings() {
     let tmp = tempfile::tempdir().unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let (kg, model, dir) = (
-        tmp.path().join("transe"),
-        tmp.path().join("model"),
-        tmp.path().join("report"),
+    let dir = tmp.path().join("report");
+    let kg = common::small_embeddings(tmp.path());
+    let model = common::small_model(
+        tmp.path(),
+        &kg,
+        &[
+            "--max-examples",
+            "200",
+            "--max-extracts",
+            "5",
+            "--holdout",
+            "0.15",
+            "--epochs",
+            "1",
+        ],
     );
-    tailor(&[
-        "-q",
-        "embed",
-        "--kb",
-        "kb/default",
-        "--model",
-        "transe",
-        "--dim",
-        "8",
-        "--epochs",
-        "1",
-        "--negatives",
-        "2",
-        "--out",
-        &s(&kg),
-    ]);
-    tailor(&[
-        "-q",
-        "train",
-        "--no-fuzzy",
-        "--embeddings",
-        &s(&kg),
-        "--max-examples",
-        "200",
-        "--max-extracts",
-        "5",
-        "--holdout",
-        "0.15",
-        "--epochs",
-        "1",
-        "--out",
-        &s(&model),
-    ]);
     tailor(&[
         "-q",
         "eval",
