@@ -104,15 +104,12 @@ fn draw_bars(
             }))
             .map_err(err)?;
     }
-    label_categories(&root, &chart, categories)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    finish(
+        &root,
+        &mut chart,
+        categories,
+        SeriesLabelPosition::UpperRight,
+    )
 }
 
 /// Curves on a 0–`y_max` scale over ordered categories, a point per value.
@@ -171,10 +168,25 @@ fn draw_curves(
             .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(err)?;
     }
-    label_categories(&root, &chart, categories)?;
+    finish(
+        &root,
+        &mut chart,
+        categories,
+        SeriesLabelPosition::LowerRight,
+    )
+}
+
+/// Category names, the legend at `legend`, and the drawing written out: how every plot ends.
+fn finish<'a, DB: DrawingBackend + 'a>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    categories: &[String],
+    legend: SeriesLabelPosition,
+) -> Draw {
+    label_categories(root, chart, categories)?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(legend)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
