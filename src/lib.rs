@@ -9,7 +9,7 @@ pub mod encode;
 pub mod eval;
 pub mod kb;
 pub mod link;
+pub mod persist;
 pub mod pipeline;
-pub mod readable;
 pub mod retrieve;
 pub mod stages;

@@ -74,8 +74,5 @@ fn write(path: &Path, vectors: &[Vec<f32>], dim: usize) -> Result<()> {
     let tensors = HashMap::from([(TENSOR_NAME.to_string(), tensor)]);
     candle_core::safetensors::save(&tensors, aside.path())
         .map_err(|e| EncodeError::bad(aside.path(), e))?;
-    aside
-        .persist(path)
-        .map_err(|e| EncodeError::io(path, e.error))?;
-    Ok(())
+    crate::persist::persist(aside, path).map_err(|e| EncodeError::io(path, e))
 }

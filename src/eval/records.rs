@@ -50,7 +50,5 @@ pub fn write_records(path: &Path, results: &[BenchmarkResult]) -> Result<(), Eva
         }
     }
     let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
-    crate::readable::open_up(&tmp).ok();
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::persist::persist(tmp, path).map_err(io)
 }

@@ -66,11 +66,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
     } else {
         merge_jsonl(&parts, tmp, out, &mut report)?
     };
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| LinkError::io(out, e))?;
-    crate::readable::open_up(&tmp).ok();
-    tmp.persist(out).map_err(|e| LinkError::io(out, e.error))?;
+    crate::persist::persist(tmp, out).map_err(|e| LinkError::io(out, e))?;
     tracing::info!(
         parts = report.parts,
         records = report.records,

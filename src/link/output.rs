@@ -133,12 +133,7 @@ impl AnnotationWriter {
                 (tmp, target)
             }
         };
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| LinkError::io(&target, e))?;
-        crate::readable::open_up(&tmp).ok();
-        tmp.persist(&target)
-            .map_err(|e| LinkError::io(&target, e.error))?;
+        crate::persist::persist(tmp, &target).map_err(|e| LinkError::io(&target, e))?;
         Ok(target)
     }
 }

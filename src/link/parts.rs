@@ -187,13 +187,7 @@ impl PartsWriter {
             .tempfile_in(&self.dir)
             .map_err(|e| LinkError::io(&self.dir, e))?;
         std::fs::write(tmp.path(), json).map_err(|e| LinkError::io(tmp.path(), e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| LinkError::io(&self.manifest, e))?;
-        crate::readable::open_up(&tmp).ok();
-        tmp.persist(&self.manifest)
-            .map_err(|e| LinkError::io(&self.manifest, e.error))?;
-        Ok(())
+        crate::persist::persist(tmp, &self.manifest).map_err(|e| LinkError::io(&self.manifest, e))
     }
 
     /// Commits the last part (also when the stream was empty, so a finished run is marked).

@@ -107,13 +107,7 @@ fn temp_beside(target: &Path) -> Result<NamedTempFile, WeakError> {
 }
 
 fn persist(tmp: NamedTempFile, target: &Path) -> Result<(), WeakError> {
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| WeakError::io(target, e))?;
-    crate::readable::open_up(&tmp).ok();
-    tmp.persist(target)
-        .map_err(|e| WeakError::io(target, e.error))?;
-    Ok(())
+    crate::persist::persist(tmp, target).map_err(|e| WeakError::io(target, e))
 }
 
 /// Writes `rows` to `target` as Parquet or JSONL by its extension.

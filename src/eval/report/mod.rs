@@ -165,16 +165,7 @@ fn write_aside(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvalError> {
         .tempfile_in(dir)
         .map_err(io)?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
-    // A report is for reading by others, unlike the private mode a temporary file gets.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::Permissions::from_mode(0o644);
-        tmp.as_file().set_permissions(mode).map_err(io)?;
-    }
-    crate::readable::open_up(&tmp).ok();
-    tmp.persist(&path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::persist::persist(tmp, &path).map_err(io)
 }
 
 /// Writes `report.html`, `report.md` and `metrics.json` into `dir` (created if missing), with

@@ -1,0 +1,41 @@
+//! The last step of writing aside: a finished temporary file is synced, opened to an ordinary
+//! file's permissions and renamed onto its target.
+//!
+//! Temporary files are created private (0600) so no one reads them half written; once complete,
+//! an output, a report or a cache is meant to be read by others too (a shared KB, a cluster's
+//! parts), so it gets 0644 before the rename.
+
+use std::path::Path;
+
+use tempfile::NamedTempFile;
+
+/// Syncs `tmp`, makes it readable by everyone and renames it onto `target`.
+pub fn persist(tmp: NamedTempFile, target: &Path) -> std::io::Result<()> {
+    tmp.as_file().sync_all()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_finished_file_is_in_place_and_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tmp = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+        tmp.write_all(b"done").unwrap();
+        let target = dir.path().join("out.txt");
+        super::persist(tmp, &target).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"done");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+}
