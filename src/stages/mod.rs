@@ -200,7 +200,7 @@ pub fn run(
             outputs: hash_paths(&outputs)?,
         };
         let json = serde_json::to_vec_pretty(&stamp).expect("stamp serializes");
-        std::fs::write(&stamp_path, json).map_err(io(&stamp_path))?;
+        write_stamp(&stamps, &stamp_path, &json).map_err(io(&stamp_path))?;
         tracing::info!(
             stage = %stage.name,
             seconds = started.elapsed().as_secs_f64(),
@@ -211,6 +211,15 @@ pub fn run(
     Ok(outcomes)
 }
 
+/// A stamp is written aside and renamed, so a run killed while writing it leaves the old stamp
+/// or none (the stage then runs again), never a torn one.
+fn write_stamp(dir: &Path, path: &Path, json: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(json)?;
+    crate::persist::persist(tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,7 +228,10 @@ mod tests {
     fn the_default_pipeline_lists_every_stage_in_order() {
         let config = StagesConfig::load(Path::new("pipelines/default.toml")).unwrap();
         let names: Vec<&str> = config.stage.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["ingest", "embed", "train", "link", "eval"]);
+        assert_eq!(
+            names,
+            ["ingest", "embed", "encoder", "train", "link", "eval"]
+        );
         assert!(config.root.join("pipelines/default-kb.toml").exists());
         for stage in &config.stage {
             let key = stage_key(&config, stage).unwrap();
