@@ -11,6 +11,10 @@ use super::train::{Params, TrainConfig, TrainState};
 
 pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> Result<()> {
     let tmp = path.with_extension("partial");
+    // The checkpoint sits beside the output directory, whose parent a first run may not have.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| EmbedError::io(parent, e))?;
+    }
     let (ew, rw) = (p.entity.width, p.relation.width);
     let curv = [p.curvature_raw, p.curvature_g2];
     let tables = [

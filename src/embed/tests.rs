@@ -263,3 +263,23 @@ fn resume_equals_an_uninterrupted_run() {
         assert_eq!(whole, resumed, "{model:?}");
     }
 }
+
+#[test]
+fn a_checkpoint_under_a_folder_not_made_yet_is_written() {
+    // A first run of `tailor embed --out out/emb/transe` on a fresh clone has no `out/emb`.
+    let data = ring();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not/made/yet.checkpoint");
+    let trainer = Trainer {
+        cfg: TrainConfig {
+            epochs: 1,
+            ..config(ModelKind::Transe, Norm::L1)
+        },
+        data: &data,
+        device: Device::Cpu,
+        checkpoint: Some(path.clone()),
+        progress: false,
+    };
+    trainer.run(false).unwrap();
+    assert!(path.exists());
+}
