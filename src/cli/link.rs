@@ -186,8 +186,41 @@ pub fn run(args: LinkArgs) -> Result<()> {
     if let Some(m) = &models {
         m.save_cache();
     }
-    print_summary(&report, t0.elapsed().as_secs_f64(), &args.out);
+    let secs = t0.elapsed().as_secs_f64();
+    print_summary(&report, secs, &args.out);
+    if let Some(m) = &models {
+        print_encoder_summary(&m.scorers[0], secs);
+    }
     Ok(())
+}
+
+/// Where the model's time went: how much text the encoder read against the documents, and the
+/// share of the run its forward passes took.
+fn print_encoder_summary(scorer: &tailor::disambiguate::model::ModelScorer, secs: f64) {
+    let read = scorer.context_totals();
+    let work = scorer.encoder().work();
+    let pct = |a: f64, b: f64| 100.0 * a / b.max(1e-9);
+    // documents are scored on every linking thread at once, so the forward passes' time adds
+    // up over threads
+    let threads = rayon::current_num_threads();
+    eprintln!(
+        "encoder: read {} sentence windows, {:.1}% of the characters of the documents with \
+         mentions; {} texts (windows and candidate descriptions), {} tokens ({:.1}% padding) \
+         in {:.2} thread-seconds = {:.1}% of the run's {:.2} ({} threads), {:.1} GFLOP/s",
+        read.windows,
+        pct(read.window_chars as f64, read.document_chars as f64),
+        work.texts,
+        work.tokens,
+        pct(
+            (work.padded_positions - work.tokens) as f64,
+            work.padded_positions as f64
+        ),
+        work.seconds,
+        pct(work.seconds, secs * threads as f64),
+        secs * threads as f64,
+        threads,
+        work.gflops()
+    );
 }
 
 /// What makes two runs the same run, for --resume.

