@@ -116,6 +116,9 @@ fn serves_links_entities_and_clear_errors() {
     let (status, e) = server.request("GET", "/entity/Q0000", b"");
     assert_eq!((status, e["error"]["status"].as_u64()), (404, Some(404)));
 
+    let (status, e) = server.request("GET", "/link", b"");
+    assert_eq!((status, e["error"]["status"].as_u64()), (405, Some(405)), "{e}");
+
     let (status, e) = server.request("POST", "/link", b"{\"text\": oops");
     assert_eq!(status, 400);
     assert!(

@@ -126,6 +126,12 @@ pub fn router(service: Arc<LinkService>) -> Router {
         .route("/entity/{id}", get(entity))
         .route("/health", get(health))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed: POST /link, GET /entity/{id}, GET /health",
+            )
+        })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(service)
 }
