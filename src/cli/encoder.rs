@@ -64,6 +64,39 @@ struct BenchRow {
     secs: f64,
     sentences_per_s: f64,
     threads: usize,
+    /// FLOP rate of the forward passes (padding included: it is computed).
+    gflops: f64,
+    /// That rate over the matrix-multiply ceiling measured at the start.
+    ceiling_share: f64,
+}
+
+/// The machine's matrix-multiply rate through candle at the encoder's own feed-forward shape,
+/// the ceiling an encoder made of such products could reach.
+#[derive(Serialize)]
+struct CeilingRow {
+    impl_name: &'static str,
+    shape: [usize; 3],
+    gflops: f64,
+    threads: usize,
+}
+
+fn matmul_ceiling(rows: usize, hidden: usize, inner: usize) -> Result<CeilingRow> {
+    use candle_core::{Device, Tensor};
+    let a = Tensor::randn(0f32, 1.0, (rows, hidden), &Device::Cpu)?;
+    let b = Tensor::randn(0f32, 1.0, (hidden, inner), &Device::Cpu)?;
+    a.matmul(&b)?; // warm-up: thread pool and packing buffers
+    let (mut runs, started) = (0u64, Instant::now());
+    while started.elapsed().as_secs_f64() < 1.0 {
+        a.matmul(&b)?;
+        runs += 1;
+    }
+    let flops = 2.0 * (rows * hidden * inner) as f64 * runs as f64;
+    Ok(CeilingRow {
+        impl_name: "candle-matmul",
+        shape: [rows, hidden, inner],
+        gflops: flops / started.elapsed().as_secs_f64() / 1e9,
+        threads: rayon::current_num_threads(),
+    })
 }
 
 pub fn bench(args: EncodeBenchArgs) -> Result<()> {
@@ -76,6 +109,9 @@ pub fn bench(args: EncodeBenchArgs) -> Result<()> {
     let texts: Vec<&str> = lines.iter().cycle().take(args.sentences).copied().collect();
     let dir = encode::resolve(args.encoder.as_deref());
     let device = candle_core::Device::Cpu;
+    // all-MiniLM-L6-v2's feed-forward product at 16 texts of 128 tokens
+    let ceiling = matmul_ceiling(2048, 384, 1536)?;
+    println!("{}", serde_json::to_string(&ceiling)?);
 
     for &tokens in &args.tokens {
         for &batch in &args.batch {
@@ -85,9 +121,12 @@ pub fn bench(args: EncodeBenchArgs) -> Result<()> {
             };
             let encoder = Encoder::load(&dir, &device, options)?;
             encoder.encode(&texts[..batch.min(texts.len())])?;
+            let before = encoder.work();
             let started = Instant::now();
             encoder.encode(&texts)?;
             let secs = started.elapsed().as_secs_f64();
+            let flops = encoder.work().flops - before.flops;
+            let gflops = flops as f64 / secs / 1e9;
             let row = BenchRow {
                 impl_name: "tailor-candle",
                 tokens,
@@ -96,6 +135,8 @@ pub fn bench(args: EncodeBenchArgs) -> Result<()> {
                 secs,
                 sentences_per_s: texts.len() as f64 / secs,
                 threads: rayon::current_num_threads(),
+                gflops,
+                ceiling_share: gflops / ceiling.gflops,
             };
             println!("{}", serde_json::to_string(&row)?);
         }
