@@ -57,7 +57,9 @@ def main():
             time.sleep(0.2)
     wall = time.time() - t0
     text = open(log).read()
-    print(text.strip().splitlines()[-1] if text.strip() else "(no output)")
+    # tailor's summary lines: what was linked, and (with the model) what the encoder did
+    summary = [l for l in text.splitlines() if l.startswith(("linked ", "encoder: "))]
+    print("\n".join(summary) if summary else "(no summary)")
     if proc.returncode != 0:
         print(text)
         sys.exit(proc.returncode)
