@@ -70,7 +70,11 @@ fn check_gradients(model: ModelKind, norm: Norm) {
     // constant adversarial weights, so the gradient is that of the loss as written
     cfg.loss.temperature = 0.0;
     let triples = tiny();
-    let params = Params::init(&cfg, 6, 2);
+    let mut params = Params::init(&cfg, 6, 2);
+    // biases start at 0; give them values so the check sees them enter the distances
+    for (i, b) in params.bias.data.iter_mut().enumerate() {
+        *b = 0.4 * ((i * 5 % 7) as f32 / 7.0 - 0.5);
+    }
     let g = loss_and_grads(&cfg, &params, &triples);
 
     let d = cfg.dim;
@@ -94,6 +98,30 @@ fn check_gradients(model: ModelKind, norm: Norm) {
             "{model:?} {norm:?} entity[{idx}]: fd {fd} vs {}",
             dense[idx]
         );
+    }
+
+    if model == ModelKind::Hyperbolic {
+        let mut bias = vec![0.0f64; params.bias.data.len()];
+        for (slot, &row) in g.ent_rows.iter().enumerate() {
+            bias[row as usize] += g.bias[slot] as f64;
+        }
+        assert!(bias.iter().any(|&b| b != 0.0), "no bias gradient");
+        for idx in 0..bias.len() {
+            let (mut up, mut dn) = (params.clone(), params.clone());
+            up.bias.data[idx] += eps;
+            dn.bias.data[idx] -= eps;
+            let fd = (loss_and_grads(&cfg, &up, &triples).loss
+                - loss_and_grads(&cfg, &dn, &triples).loss)
+                / (2.0 * eps as f64);
+            let tol = 2e-2 * fd.abs().max(bias[idx].abs()) + 2e-3;
+            assert!(
+                (fd - bias[idx]).abs() < tol,
+                "{model:?} bias[{idx}]: fd {fd} vs {}",
+                bias[idx]
+            );
+        }
+    } else {
+        assert!(params.bias.data.is_empty() && g.bias.iter().all(|&b| b == 0.0));
     }
 
     let w = params.relation.width;
@@ -142,6 +170,9 @@ fn hyperbolic_hand_gradient_matches_candle_autograd() {
     for (i, x) in params.relation.data.iter_mut().enumerate() {
         *x += 0.2 * ((i * 13 % 7) as f32 / 7.0 - 0.5);
     }
+    for (i, b) in params.bias.data.iter_mut().enumerate() {
+        *b = 0.5 * ((i * 3 % 5) as f32 / 5.0 - 0.5);
+    }
     params.curvature_raw = super::model::curvature_raw(0.6);
     let hand = loss_and_grads(&cfg, &params, &triples);
     let auto = grads_by(&cfg, &params, &triples, GradPath::Autograd(&Device::Cpu));
@@ -158,6 +189,11 @@ fn hyperbolic_hand_gradient_matches_candle_autograd() {
             close(*a, *b),
             "entity slot value {i}: hand {a} vs candle {b}"
         );
+    }
+    assert_eq!(hand.bias.len(), auto.bias.len());
+    assert!(hand.bias.iter().any(|&b| b != 0.0));
+    for (i, (a, b)) in hand.bias.iter().zip(&auto.bias).enumerate() {
+        assert!(close(*a, *b), "bias slot {i}: hand {a} vs candle {b}");
     }
     for (i, (a, b)) in hand.rel.iter().zip(&auto.rel).enumerate() {
         assert!(
