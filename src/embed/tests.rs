@@ -319,3 +319,64 @@ fn a_checkpoint_under_a_folder_not_made_yet_is_written() {
     trainer.run(false).unwrap();
     assert!(path.exists());
 }
+
+#[test]
+fn biases_survive_the_store_and_old_stores_load_as_zero() {
+    let data = ring();
+    let cfg = TrainConfig {
+        epochs: 3,
+        ..config(ModelKind::Hyperbolic, Norm::L2)
+    };
+    let trainer = Trainer {
+        cfg: cfg.clone(),
+        data: &data,
+        device: Device::Cpu,
+        checkpoint: None,
+        progress: false,
+    };
+    let (params, state) = trainer.run(false).unwrap();
+    assert!(
+        params.bias.data.iter().any(|&b| b != 0.0),
+        "biases never moved"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emb");
+    let manifest = super::store::EmbedManifest::new(&cfg, &data, &params, &state);
+    assert!(manifest.entity_bias);
+    super::store::save(&out, &params, &data, &manifest).unwrap();
+
+    let emb = super::store::Embeddings::load(&out).unwrap();
+    for (i, id) in data.entities.iter().enumerate() {
+        assert_eq!(emb.entity_bias(id), Some(params.bias.data[i]));
+    }
+    let filter = filter_from(&[&data.train]);
+    let trained = evaluate(&params.view(), &data.train, &filter);
+    assert_eq!(evaluate(&emb.view(), &data.train, &filter), trained);
+
+    // the same store written before the model had biases: the entity file lacks the table
+    let path = out.join("entities.safetensors");
+    let f = super::tensors::read(&path).unwrap();
+    let tables: Vec<super::tensors::Named> = f
+        .tables
+        .iter()
+        .filter(|(name, _)| name.as_str() != "bias")
+        .map(|(name, (shape, values))| super::tensors::Named {
+            name,
+            shape: shape.clone(),
+            values,
+        })
+        .collect();
+    assert_eq!(tables.len(), f.tables.len() - 1);
+    super::tensors::write(&path, &tables, f.metadata.clone(), false).unwrap();
+    let old = super::store::Embeddings::load(&out).unwrap();
+    assert_eq!(old.entity_bias(&data.entities[0]), Some(0.0));
+    assert!(old.view().bias.is_empty());
+    let unbiased = Params {
+        bias: super::optim::Table::new(vec![0.0; data.entities.len()], 1),
+        ..params.clone()
+    };
+    assert_eq!(
+        evaluate(&old.view(), &data.train, &filter),
+        evaluate(&unbiased.view(), &data.train, &filter)
+    );
+}
