@@ -106,18 +106,17 @@ fn check_gradients(model: ModelKind, norm: Norm) {
             bias[row as usize] += g.bias[slot] as f64;
         }
         assert!(bias.iter().any(|&b| b != 0.0), "no bias gradient");
-        for idx in 0..bias.len() {
+        for (idx, &hand) in bias.iter().enumerate() {
             let (mut up, mut dn) = (params.clone(), params.clone());
             up.bias.data[idx] += eps;
             dn.bias.data[idx] -= eps;
             let fd = (loss_and_grads(&cfg, &up, &triples).loss
                 - loss_and_grads(&cfg, &dn, &triples).loss)
                 / (2.0 * eps as f64);
-            let tol = 2e-2 * fd.abs().max(bias[idx].abs()) + 2e-3;
+            let tol = 2e-2 * fd.abs().max(hand.abs()) + 2e-3;
             assert!(
-                (fd - bias[idx]).abs() < tol,
-                "{model:?} bias[{idx}]: fd {fd} vs {}",
-                bias[idx]
+                (fd - hand).abs() < tol,
+                "{model:?} bias[{idx}]: fd {fd} vs {hand}"
             );
         }
     } else {
