@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::error::{EmbedError, Result};
+use super::model::ModelKind;
 use super::optim::Table;
 use super::tensors::{self, Named};
 use super::train::{Params, TrainConfig, TrainState};
@@ -17,7 +18,7 @@ pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> 
     }
     let (ew, rw) = (p.entity.width, p.relation.width);
     let curv = [p.curvature_raw, p.curvature_g2];
-    let tables = [
+    let mut tables = vec![
         Named {
             name: "entity",
             shape: vec![p.entity.rows(), ew],
@@ -44,6 +45,18 @@ pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> 
             values: &curv,
         },
     ];
+    if p.bias.rows() > 0 {
+        tables.push(Named {
+            name: "bias",
+            shape: vec![p.bias.rows(), 1],
+            values: &p.bias.data,
+        });
+        tables.push(Named {
+            name: "bias_g2",
+            shape: vec![p.bias.rows(), 1],
+            values: &p.bias.g2,
+        });
+    }
     let mut meta = HashMap::new();
     meta.insert(
         "config".into(),
@@ -102,6 +115,21 @@ pub fn read(
         return Err(bad("table sizes do not match the training data".into()));
     }
     let curv = f.take(path, "curvature", 2)?;
+    // the hyperbolic model's biases; a checkpoint from before it had them resumes from 0
+    let bias = match (cfg.model, f.has("bias")) {
+        (ModelKind::Transe, _) => Table::new(Vec::new(), 1),
+        (ModelKind::Hyperbolic, false) => Table::new(vec![0.0; entities], 1),
+        (ModelKind::Hyperbolic, true) => Table {
+            width: 1,
+            data: f.take(path, "bias", 1)?,
+            g2: f.take(path, "bias_g2", 1)?,
+        },
+    };
+    if bias.rows() != entities && cfg.model == ModelKind::Hyperbolic {
+        return Err(bad(
+            "bias table size does not match the training data".into()
+        ));
+    }
     let params = Params {
         model: cfg.model,
         norm: cfg.norm,
@@ -109,6 +137,7 @@ pub fn read(
         relations,
         entity,
         relation,
+        bias,
         curvature_raw: curv[0],
         curvature_g2: curv[1],
     };

@@ -1,7 +1,8 @@
 //! Link prediction: rank every entity for `(head, relation, ?)` and `(?, relation, tail)` of
 //! each test triple, filtered (other known true answers do not count against the target), with
 //! ties ranked realistically: the mean of the optimistic and pessimistic rank, so a model that
-//! scores everything the same gets the rank of a coin toss, not rank 1.
+//! scores everything the same gets the rank of a coin toss, not rank 1. The hyperbolic model
+//! ranks by its biased distance, as it was trained.
 
 use std::collections::HashMap;
 
@@ -168,6 +169,14 @@ fn distances(
             {
                 let qy: f32 = q.iter().zip(y).map(|(a, b)| a * b).sum();
                 *o = hyperbolic_dist2(qy, qq, yy, view.curvature);
+            }
+            // the anchor's bias shifts every candidate alike; it is kept so the values are the
+            // distances training saw
+            if !view.bias.is_empty() {
+                let ab = view.bias(anchor);
+                for (o, b) in out.iter_mut().zip(view.bias) {
+                    *o = *o - ab - b;
+                }
             }
         }
     }

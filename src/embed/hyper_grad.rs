@@ -172,14 +172,16 @@ impl Scratch {
 }
 
 /// Loss of one example and its gradients: `ent_grad` gets one row per slot of `rows` (anchor,
-/// then candidates), `rel_grad` the relation row's (scale, then translation). Returns the loss
-/// and `d loss / d c`.
+/// then candidates), `bias_grad` one value per slot, `rel_grad` the relation row's (scale,
+/// then translation). Returns the loss and `d loss / d c`.
+#[allow(clippy::too_many_arguments)]
 pub fn example(
     view: &ModelView,
     loss: &Loss,
     rows: &[u32],
     relation: u32,
     ent_grad: &mut [f32],
+    bias_grad: &mut [f32],
     rel_grad: &mut [f32],
     s: &mut Scratch,
 ) -> (f32, f32) {
@@ -202,10 +204,12 @@ pub fn example(
         s.nq[i] = -s.q[i];
     }
 
-    // forward: squared geodesic distance to every candidate, d(q, y) = 2/√c artanh(√c |-q ⊕ y|)
+    // forward: squared geodesic distance to every candidate, d(q, y) = 2/√c artanh(√c |-q ⊕ y|),
+    // less the anchor's and the candidate's biases
     let cands = &rows[1..];
-    for (j, &e) in cands.iter().enumerate() {
-        let e = view.entity_row(e);
+    let anchor_bias = view.bias(rows[0]);
+    for (j, &id) in cands.iter().enumerate() {
+        let e = view.entity_row(id);
         let y = &mut s.y[j * d..][..d];
         s.exp[j] = Exp0::new(e, c);
         s.exp[j].apply(e, y);
@@ -213,9 +217,14 @@ pub fn example(
         s.madd[j] = Madd::new(&s.nq, y, c, m);
         let z = (sc * dot(m, m).sqrt()).min(1.0 - BALL_EPS);
         s.dist[j] = 2.0 / sc * z.atanh();
-        s.d2[j] = s.dist[j] * s.dist[j];
+        s.d2[j] = s.dist[j] * s.dist[j] - anchor_bias - view.bias(id);
     }
     let value = loss.eval(&s.d2[..cands.len()], &mut s.coeff);
+    // a bias enters its distances with slope -1
+    bias_grad[0] = -s.coeff[..cands.len()].iter().sum::<f32>();
+    for (g, w) in bias_grad[1..].iter_mut().zip(&s.coeff) {
+        *g = -w;
+    }
 
     // backward through the candidates
     let (anchor_g, cand_g) = ent_grad.split_at_mut(d);

@@ -2,7 +2,10 @@
 //! and a hyperbolic model in the Poincaré ball (MuRP-style: a relation scales the head in the
 //! tangent space at the origin, then Möbius-translates it; one learned curvature).
 //!
-//! Both are distance models: lower distance means a more plausible triple. Parameters are kept
+//! Both are distance models: lower distance means a more plausible triple. The hyperbolic model
+//! also learns a scalar bias per entity, as MuRP does: a triple's distance is
+//! `d²(query, target) - b_anchor - b_target`, so an entity that is the answer to many queries
+//! (a country, a common occupation) can sit nearer every query than geometry alone allows. Parameters are kept
 //! in the tangent space (plain Euclidean rows), so the optimizer never has to step on the
 //! manifold and the tangent vectors are directly usable as Euclidean features downstream.
 
@@ -43,6 +46,9 @@ pub struct ModelView<'a> {
     pub relations: usize,
     /// Curvature `c > 0` of the ball (hyperbolic only).
     pub curvature: f32,
+    /// One bias per entity (hyperbolic only); empty means every bias is 0, as in stores written
+    /// before the model had biases.
+    pub bias: &'a [f32],
 }
 
 impl ModelView<'_> {
@@ -52,6 +58,11 @@ impl ModelView<'_> {
 
     pub fn entity_row(&self, e: u32) -> &[f32] {
         &self.entity[e as usize * self.dim..][..self.dim]
+    }
+
+    /// The bias of entity `e`; 0 when the view has none.
+    pub fn bias(&self, e: u32) -> f32 {
+        self.bias.get(e as usize).copied().unwrap_or(0.0)
     }
 
     /// Width of one relation row.

@@ -28,6 +28,8 @@ pub const CHUNK: usize = 64;
 pub struct Grads {
     pub ent_rows: Vec<u32>,
     pub ent: Vec<f32>,
+    /// Gradient of each entity slot's bias (hyperbolic only; zeros for TransE).
+    pub bias: Vec<f32>,
     pub rel_rows: Vec<u32>,
     pub rel: Vec<f32>,
     /// d loss / d raw curvature parameter (hyperbolic only).
@@ -39,6 +41,7 @@ impl Grads {
     fn resize(&mut self, examples: usize, k: usize, dim: usize, rel_width: usize) {
         self.ent_rows.resize(examples * (k + 2), 0);
         self.ent.resize(examples * (k + 2) * dim, 0.0);
+        self.bias.resize(examples * (k + 2), 0.0);
         self.rel_rows.resize(examples, 0);
         self.rel.resize(examples * rel_width, 0.0);
     }
@@ -84,6 +87,7 @@ pub fn batch(
                      triples: &[Row],
                      ent_rows: &mut [u32],
                      ent: &mut [f32],
+                     bias: &mut [f32],
                      rel_rows: &mut [u32],
                      rel: &mut [f32]| {
         let mut rng = chunk_rng(spec.seed, spec.epoch, spec.first_chunk + c as u64);
@@ -100,9 +104,11 @@ pub fn batch(
                 _ => ex.relation,
             };
             let ent_g = &mut ent[i * per * d..][..per * d];
+            let bias_g = &mut bias[i * per..][..per];
             let rel_g = &mut rel[i * rw..][..rw];
             match view.kind {
                 ModelKind::Transe => {
+                    bias_g.fill(0.0);
                     let sign = if ex.head_side { -1.0 } else { 1.0 };
                     total += transe_example(
                         view,
@@ -122,6 +128,7 @@ pub fn batch(
                         rows,
                         rel_rows[i],
                         ent_g,
+                        bias_g,
                         rel_g,
                         &mut hyper,
                     );
@@ -140,20 +147,22 @@ pub fn batch(
             .chunks(CHUNK)
             .zip(out.ent_rows.chunks_mut(CHUNK * per))
             .zip(out.ent.chunks_mut(CHUNK * per * d))
+            .zip(out.bias.chunks_mut(CHUNK * per))
             .zip(out.rel_rows.chunks_mut(CHUNK))
             .zip(out.rel.chunks_mut(CHUNK * rw))
             .enumerate()
-            .map(|(c, ((((t, er), e), rr), r))| run_chunk(c, t, er, e, rr, r))
+            .map(|(c, (((((t, er), e), eb), rr), r))| run_chunk(c, t, er, e, eb, rr, r))
             .collect()
     } else {
         spec.triples
             .par_chunks(CHUNK)
             .zip(out.ent_rows.par_chunks_mut(CHUNK * per))
             .zip(out.ent.par_chunks_mut(CHUNK * per * d))
+            .zip(out.bias.par_chunks_mut(CHUNK * per))
             .zip(out.rel_rows.par_chunks_mut(CHUNK))
             .zip(out.rel.par_chunks_mut(CHUNK * rw))
             .enumerate()
-            .map(|(c, ((((t, er), e), rr), r))| run_chunk(c, t, er, e, rr, r))
+            .map(|(c, (((((t, er), e), eb), rr), r))| run_chunk(c, t, er, e, eb, rr, r))
             .collect()
     };
     out.loss = sums.iter().map(|s| s.0).sum();
@@ -257,6 +266,8 @@ fn hyperbolic_batch(
         (b, k + 2, d),
         device,
     )?)?;
+    let bias: Vec<f32> = out.ent_rows.iter().map(|&e| view.bias(e)).collect();
+    let bias = Var::from_tensor(&Tensor::from_vec(bias, (b, k + 2), device)?)?;
     let rel = Var::from_tensor(&Tensor::from_vec(
         gather(view.relation, &out.rel_rows, 2 * d),
         (b, 2 * d),
@@ -267,7 +278,13 @@ fn hyperbolic_batch(
         device,
     )?)?;
 
-    let d2 = hyperbolic_forward(ent.as_tensor(), rel.as_tensor(), raw.as_tensor(), d)?;
+    let d2 = hyperbolic_forward(
+        ent.as_tensor(),
+        bias.as_tensor(),
+        rel.as_tensor(),
+        raw.as_tensor(),
+        d,
+    )?;
     let dist: Vec<Vec<f32>> = d2.to_vec2()?;
     let mut coeff = vec![0.0f32; b * (k + 1)];
     let mut total = 0.0f64;
@@ -284,15 +301,23 @@ fn hyperbolic_batch(
         })
     };
     out.ent = take(&ent)?;
+    out.bias = take(&bias)?;
     out.rel = take(&rel)?;
     out.curvature = take(&raw)?[0];
     out.loss = total;
     Ok(())
 }
 
-/// Squared distances `[batch, 1 + k]` between each example's query point and its candidates.
-/// `ent` is `[batch, 2 + k, dim]` (anchor, then candidates), `rel` is `[batch, 2 * dim]`.
-pub fn hyperbolic_forward(ent: &Tensor, rel: &Tensor, raw: &Tensor, d: usize) -> Result<Tensor> {
+/// Squared distances `[batch, 1 + k]` between each example's query point and its candidates,
+/// less the anchor's and the candidate's biases. `ent` is `[batch, 2 + k, dim]` (anchor, then
+/// candidates), `bias` `[batch, 2 + k]` in the same slots, `rel` is `[batch, 2 * dim]`.
+pub fn hyperbolic_forward(
+    ent: &Tensor,
+    bias: &Tensor,
+    rel: &Tensor,
+    raw: &Tensor,
+    d: usize,
+) -> Result<Tensor> {
     let c = (softplus(raw)? + MIN_CURVATURE as f64)?;
     let anchor = ent.narrow(1, 0, 1)?.squeeze(1)?;
     let cands = ent.narrow(1, 1, ent.dim(1)? - 1)?;
@@ -309,7 +334,9 @@ pub fn hyperbolic_forward(ent: &Tensor, rel: &Tensor, raw: &Tensor, d: usize) ->
     // artanh(z) = (ln(1 + z) - ln(1 - z)) / 2, and d = 2 artanh(√c |m|) / √c
     let at = ((n.affine(1.0, 1.0)?.log()? - n.affine(-1.0, 1.0)?.log()?)? * 0.5)?;
     let dist = (at * 2.0)?.broadcast_div(&sc)?;
-    Ok(dist.sqr()?)
+    let anchor_bias = bias.narrow(1, 0, 1)?;
+    let cand_bias = bias.narrow(1, 1, bias.dim(1)? - 1)?;
+    Ok(dist.sqr()?.broadcast_sub(&anchor_bias)?.sub(&cand_bias)?)
 }
 
 fn softplus(x: &Tensor) -> Result<Tensor> {

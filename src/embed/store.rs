@@ -2,7 +2,9 @@
 //!
 //! Layout: `entities.safetensors`, `relations.safetensors`, `types.safetensors` (table
 //! `vectors`, and for the hyperbolic model `tangent`; the row ids, newline-joined, in the
-//! metadata field `ids`) and `manifest.json` ([`EmbedManifest`]). Written into a sibling
+//! metadata field `ids`) and `manifest.json` ([`EmbedManifest`]). The hyperbolic model's
+//! entity file also holds `bias`, one value per entity (`[entities, 1]`); a store without it
+//! (written before the model had biases) loads with every bias 0. Written into a sibling
 //! directory and renamed into place. With [`EmbedManifest::half`] the tables are f16 and the
 //! hyperbolic model keeps only `tangent` (the ball points are recomputed on load), which keeps
 //! a 138k-entity, dim-32 model near 9 MB; loading gives f32 either way.
@@ -47,6 +49,9 @@ pub struct EmbedManifest {
     /// Tables stored as f16.
     #[serde(default)]
     pub half: bool,
+    /// The entity file holds a per-entity bias table.
+    #[serde(default)]
+    pub entity_bias: bool,
     pub history: Vec<EpochRecord>,
     /// Final metrics by split name ("valid", "test"), where measured.
     pub metrics: BTreeMap<String, Metrics>,
@@ -71,6 +76,7 @@ impl EmbedManifest {
             stopped_early: state.stopped_early,
             train_seconds: state.history.iter().map(|r| r.seconds).sum(),
             half: false,
+            entity_bias: params.bias.rows() > 0,
             history: state.history.clone(),
             metrics: BTreeMap::new(),
         }
@@ -86,6 +92,8 @@ struct Lookup {
     vectors: Vec<f32>,
     /// Tangent vectors at the origin (hyperbolic entities and types only).
     tangent: Option<Vec<f32>>,
+    /// One bias per row (hyperbolic entities only).
+    bias: Option<Vec<f32>>,
 }
 
 impl Lookup {
@@ -101,6 +109,7 @@ impl Lookup {
             width,
             vectors,
             tangent,
+            bias: None,
         }
     }
 
@@ -152,6 +161,13 @@ impl Embeddings {
             .as_ref()
             .unwrap_or(&self.entities.vectors);
         self.entities.row(t, id)
+    }
+
+    /// The learned bias of an entity (hyperbolic model; 0 for TransE and for stores without
+    /// biases). The model's distance to a target is `d² - b_anchor - b_target`.
+    pub fn entity_bias(&self, id: &str) -> Option<f32> {
+        let i = *self.entities.index.get(id)?;
+        Some(self.entities.bias.as_ref().map_or(0.0, |b| b[i]))
     }
 
     pub fn relation(&self, id: &str) -> Option<&[f32]> {
@@ -215,6 +231,7 @@ impl Embeddings {
             relation: &self.relations.vectors,
             relations: self.manifest.relations,
             curvature: self.manifest.curvature.unwrap_or(1.0),
+            bias: self.entities.bias.as_deref().unwrap_or(&[]),
         }
     }
 
@@ -239,7 +256,7 @@ impl Embeddings {
         let rw = super::model::relation_width(manifest.model, d);
         let ball = (manifest.model == ModelKind::Hyperbolic).then_some(curvature_of(&manifest));
         Ok(Embeddings {
-            entities: read_lookup(&dir.join("entities.safetensors"), d, ball)?,
+            entities: read_entities(&dir.join("entities.safetensors"), d, ball)?,
             relations: read_lookup(&dir.join("relations.safetensors"), rw, None)?,
             types: read_lookup(&dir.join("types.safetensors"), d, ball)?,
             manifest,
@@ -251,10 +268,40 @@ fn curvature_of(m: &EmbedManifest) -> f32 {
     m.curvature.unwrap_or(1.0)
 }
 
+/// Reads the entity file: its rows, and the bias table where it has one.
+fn read_entities(path: &Path, width: usize, ball: Option<f32>) -> Result<Lookup> {
+    let mut f = tensors::read(path)?;
+    let bias = if f.has("bias") {
+        let b = f.take(path, "bias", 1)?;
+        Some(b)
+    } else {
+        None
+    };
+    let mut lookup = lookup_from(path, f, width, ball)?;
+    if let Some(b) = &bias {
+        if b.len() != lookup.ids.len() {
+            return Err(EmbedError::BadStore {
+                path: path.to_path_buf(),
+                message: format!("{} ids for {} biases", lookup.ids.len(), b.len()),
+            });
+        }
+    }
+    lookup.bias = bias;
+    Ok(lookup)
+}
+
 /// Reads one table file; `ball` (the curvature) marks hyperbolic rows, whose `tangent` table
 /// is read too and whose ball points are recomputed from it when the file stores none.
 fn read_lookup(path: &Path, width: usize, ball: Option<f32>) -> Result<Lookup> {
-    let mut f = tensors::read(path)?;
+    lookup_from(path, tensors::read(path)?, width, ball)
+}
+
+fn lookup_from(
+    path: &Path,
+    mut f: tensors::Loaded,
+    width: usize,
+    ball: Option<f32>,
+) -> Result<Lookup> {
     let ids: Vec<String> = f
         .meta(path, "ids")?
         .split('\n')
@@ -332,6 +379,7 @@ pub fn save(
         d,
         stored(vectors, keep),
         tangent,
+        (params.bias.rows() > 0).then_some(params.bias.data.as_slice()),
         half,
     )?;
 
@@ -354,6 +402,7 @@ pub fn save(
         d,
         stored(&type_vectors, keep),
         type_tangent.as_deref(),
+        None,
         half,
     )?;
 
@@ -366,6 +415,7 @@ pub fn save(
         &rel_ids,
         view.relation_width(),
         Some(view.relation),
+        None,
         None,
         half,
     )?;
@@ -383,6 +433,7 @@ fn write_lookup(
     width: usize,
     vectors: Option<&[f32]>,
     tangent: Option<&[f32]>,
+    bias: Option<&[f32]>,
     half: bool,
 ) -> Result<()> {
     let mut tables = Vec::new();
@@ -398,6 +449,13 @@ fn write_lookup(
             name: "tangent",
             shape: vec![ids.len(), width],
             values: t,
+        });
+    }
+    if let Some(b) = bias {
+        tables.push(Named {
+            name: "bias",
+            shape: vec![ids.len(), 1],
+            values: b,
         });
     }
     let meta = HashMap::from([("ids".to_string(), ids.join("\n"))]);

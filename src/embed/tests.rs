@@ -70,7 +70,11 @@ fn check_gradients(model: ModelKind, norm: Norm) {
     // constant adversarial weights, so the gradient is that of the loss as written
     cfg.loss.temperature = 0.0;
     let triples = tiny();
-    let params = Params::init(&cfg, 6, 2);
+    let mut params = Params::init(&cfg, 6, 2);
+    // biases start at 0; give them values so the check sees them enter the distances
+    for (i, b) in params.bias.data.iter_mut().enumerate() {
+        *b = 0.4 * ((i * 5 % 7) as f32 / 7.0 - 0.5);
+    }
     let g = loss_and_grads(&cfg, &params, &triples);
 
     let d = cfg.dim;
@@ -94,6 +98,29 @@ fn check_gradients(model: ModelKind, norm: Norm) {
             "{model:?} {norm:?} entity[{idx}]: fd {fd} vs {}",
             dense[idx]
         );
+    }
+
+    if model == ModelKind::Hyperbolic {
+        let mut bias = vec![0.0f64; params.bias.data.len()];
+        for (slot, &row) in g.ent_rows.iter().enumerate() {
+            bias[row as usize] += g.bias[slot] as f64;
+        }
+        assert!(bias.iter().any(|&b| b != 0.0), "no bias gradient");
+        for (idx, &hand) in bias.iter().enumerate() {
+            let (mut up, mut dn) = (params.clone(), params.clone());
+            up.bias.data[idx] += eps;
+            dn.bias.data[idx] -= eps;
+            let fd = (loss_and_grads(&cfg, &up, &triples).loss
+                - loss_and_grads(&cfg, &dn, &triples).loss)
+                / (2.0 * eps as f64);
+            let tol = 2e-2 * fd.abs().max(hand.abs()) + 2e-3;
+            assert!(
+                (fd - hand).abs() < tol,
+                "{model:?} bias[{idx}]: fd {fd} vs {hand}"
+            );
+        }
+    } else {
+        assert!(params.bias.data.is_empty() && g.bias.iter().all(|&b| b == 0.0));
     }
 
     let w = params.relation.width;
@@ -142,6 +169,9 @@ fn hyperbolic_hand_gradient_matches_candle_autograd() {
     for (i, x) in params.relation.data.iter_mut().enumerate() {
         *x += 0.2 * ((i * 13 % 7) as f32 / 7.0 - 0.5);
     }
+    for (i, b) in params.bias.data.iter_mut().enumerate() {
+        *b = 0.5 * ((i * 3 % 5) as f32 / 5.0 - 0.5);
+    }
     params.curvature_raw = super::model::curvature_raw(0.6);
     let hand = loss_and_grads(&cfg, &params, &triples);
     let auto = grads_by(&cfg, &params, &triples, GradPath::Autograd(&Device::Cpu));
@@ -158,6 +188,11 @@ fn hyperbolic_hand_gradient_matches_candle_autograd() {
             close(*a, *b),
             "entity slot value {i}: hand {a} vs candle {b}"
         );
+    }
+    assert_eq!(hand.bias.len(), auto.bias.len());
+    assert!(hand.bias.iter().any(|&b| b != 0.0));
+    for (i, (a, b)) in hand.bias.iter().zip(&auto.bias).enumerate() {
+        assert!(close(*a, *b), "bias slot {i}: hand {a} vs candle {b}");
     }
     for (i, (a, b)) in hand.rel.iter().zip(&auto.rel).enumerate() {
         assert!(
@@ -282,4 +317,65 @@ fn a_checkpoint_under_a_folder_not_made_yet_is_written() {
     };
     trainer.run(false).unwrap();
     assert!(path.exists());
+}
+
+#[test]
+fn biases_survive_the_store_and_old_stores_load_as_zero() {
+    let data = ring();
+    let cfg = TrainConfig {
+        epochs: 3,
+        ..config(ModelKind::Hyperbolic, Norm::L2)
+    };
+    let trainer = Trainer {
+        cfg: cfg.clone(),
+        data: &data,
+        device: Device::Cpu,
+        checkpoint: None,
+        progress: false,
+    };
+    let (params, state) = trainer.run(false).unwrap();
+    assert!(
+        params.bias.data.iter().any(|&b| b != 0.0),
+        "biases never moved"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emb");
+    let manifest = super::store::EmbedManifest::new(&cfg, &data, &params, &state);
+    assert!(manifest.entity_bias);
+    super::store::save(&out, &params, &data, &manifest).unwrap();
+
+    let emb = super::store::Embeddings::load(&out).unwrap();
+    for (i, id) in data.entities.iter().enumerate() {
+        assert_eq!(emb.entity_bias(id), Some(params.bias.data[i]));
+    }
+    let filter = filter_from(&[&data.train]);
+    let trained = evaluate(&params.view(), &data.train, &filter);
+    assert_eq!(evaluate(&emb.view(), &data.train, &filter), trained);
+
+    // the same store written before the model had biases: the entity file lacks the table
+    let path = out.join("entities.safetensors");
+    let f = super::tensors::read(&path).unwrap();
+    let tables: Vec<super::tensors::Named> = f
+        .tables
+        .iter()
+        .filter(|(name, _)| name.as_str() != "bias")
+        .map(|(name, (shape, values))| super::tensors::Named {
+            name,
+            shape: shape.clone(),
+            values,
+        })
+        .collect();
+    assert_eq!(tables.len(), f.tables.len() - 1);
+    super::tensors::write(&path, &tables, f.metadata.clone(), false).unwrap();
+    let old = super::store::Embeddings::load(&out).unwrap();
+    assert_eq!(old.entity_bias(&data.entities[0]), Some(0.0));
+    assert!(old.view().bias.is_empty());
+    let unbiased = Params {
+        bias: super::optim::Table::new(vec![0.0; data.entities.len()], 1),
+        ..params.clone()
+    };
+    assert_eq!(
+        evaluate(&old.view(), &data.train, &filter),
+        evaluate(&unbiased.view(), &data.train, &filter)
+    );
 }

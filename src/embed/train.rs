@@ -57,6 +57,8 @@ pub struct Params {
     pub relations: usize,
     pub entity: Table,
     pub relation: Table,
+    /// One bias per entity, width 1 (hyperbolic only; no rows for TransE).
+    pub bias: Table,
     /// Unconstrained curvature parameter and its Adagrad sum (hyperbolic only).
     pub curvature_raw: f32,
     pub curvature_g2: f32,
@@ -93,6 +95,11 @@ impl Params {
                 (e, r)
             }
         };
+        // biases start at 0, so the first steps are those of the plain distance model
+        let biases = match cfg.model {
+            ModelKind::Transe => 0,
+            ModelKind::Hyperbolic => entities,
+        };
         Params {
             model: cfg.model,
             norm: cfg.norm,
@@ -100,6 +107,7 @@ impl Params {
             relations,
             entity: Table::new(entity, d),
             relation: Table::new(relation, rw),
+            bias: Table::new(vec![0.0; biases], 1),
             curvature_raw: super::model::curvature_raw(1.0),
             curvature_g2: 0.0,
         }
@@ -114,6 +122,7 @@ impl Params {
             relation: &self.relation.data,
             relations: self.relations,
             curvature: curvature(self.curvature_raw),
+            bias: &self.bias.data,
         }
     }
 }
@@ -248,6 +257,7 @@ impl Trainer<'_> {
             apply(&mut params.entity, &grads.ent_rows, &grads.ent, cfg.lr);
             apply(&mut params.relation, &grads.rel_rows, &grads.rel, cfg.lr);
             if params.model == ModelKind::Hyperbolic {
+                apply(&mut params.bias, &grads.ent_rows, &grads.bias, cfg.lr);
                 let (raw, g2) = (&mut params.curvature_raw, &mut params.curvature_g2);
                 apply_scalar(raw, g2, grads.curvature, cfg.lr * 0.1);
             }
