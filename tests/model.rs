@@ -91,6 +91,37 @@ fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
         );
     }
 
+    // Documents linked together share encoder batches; each must come out as it does alone.
+    let link_files = |files: &[&str], out: &std::path::Path| -> Vec<serde_json::Value> {
+        let mut args = vec!["link", "--no-fuzzy", "--model", s(&model)];
+        args.extend_from_slice(files);
+        args.extend_from_slice(&["--out", s(out)]);
+        ok(tailor(&args));
+        std::fs::read_to_string(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let pair = ["examples/corpus/city.txt", "examples/corpus/film.txt"];
+    let together = link_files(&pair, &dir.path().join("together.jsonl"));
+    for (i, file) in pair.iter().enumerate() {
+        let alone = &link_files(&[file], &dir.path().join("alone.jsonl"))[0];
+        let (a, b) = (
+            alone["mentions"].as_array().unwrap(),
+            together[i]["mentions"].as_array().unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{file}");
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x["entity"], y["entity"], "{file}: {x} vs {y}");
+            let (sx, sy) = (x["score"].as_f64(), y["score"].as_f64());
+            assert!(
+                sx.zip(sy).is_none_or(|(p, q)| (p - q).abs() < 1e-4),
+                "{file}: {sx:?} vs {sy:?}"
+            );
+        }
+    }
+
     let eval = ok(tailor(&[
         "-q",
         "eval",

@@ -35,6 +35,14 @@ pub trait Scorer: Send + Sync {
     /// Scores all mentions of a document at once, so a scorer may use the document's context
     /// and the other mentions' candidates.
     fn score_document(&self, text: &str, mentions: &[MentionCandidates]) -> Vec<MentionScores>;
+
+    /// Scores several documents, each as [`Scorer::score_document`] would; a scorer whose
+    /// model runs in batches overrides it so the documents share passes.
+    fn score_documents(&self, docs: &[(&str, &[MentionCandidates])]) -> Vec<Vec<MentionScores>> {
+        docs.iter()
+            .map(|(text, mentions)| self.score_document(text, mentions))
+            .collect()
+    }
 }
 
 /// The baseline: the candidate with the highest prior wins, unless its prior is below the

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::disambiguate::{MentionCandidates, Scorer};
+use crate::disambiguate::{MentionCandidates, MentionScores, Scorer};
 use crate::kb::Kb;
 use crate::retrieve::{normalize, CandidateSource, Retriever};
 
@@ -95,8 +95,33 @@ impl Linker<'_> {
     }
 
     pub fn link(&self, doc: &InputDocument) -> LinkedDocument {
-        let mentions = self.mentions(doc);
-        let verdicts = self.scorer.score_document(&doc.text, &mentions);
+        let mut one = self.link_many(&[doc]);
+        one.pop().expect("one document in, one out")
+    }
+
+    /// Links several documents with one scorer call, so a batched model shares its passes
+    /// among them; the result is in input order.
+    pub fn link_many(&self, docs: &[&InputDocument]) -> Vec<LinkedDocument> {
+        let mentions: Vec<Vec<MentionCandidates>> = docs.iter().map(|d| self.mentions(d)).collect();
+        let inputs: Vec<(&str, &[MentionCandidates])> = docs
+            .iter()
+            .zip(&mentions)
+            .map(|(d, m)| (d.text.as_str(), m.as_slice()))
+            .collect();
+        let verdicts = self.scorer.score_documents(&inputs);
+        docs.iter()
+            .zip(mentions)
+            .zip(verdicts)
+            .map(|((doc, mentions), verdicts)| self.assemble(doc, mentions, verdicts))
+            .collect()
+    }
+
+    fn assemble(
+        &self,
+        doc: &InputDocument,
+        mentions: Vec<MentionCandidates>,
+        verdicts: Vec<MentionScores>,
+    ) -> LinkedDocument {
         let linked = mentions
             .into_iter()
             .zip(verdicts)

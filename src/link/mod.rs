@@ -77,6 +77,9 @@ impl Default for BatchOptions {
 
 /// Documents linked in parallel at a time; their output order is the input order.
 const BATCH: usize = 256;
+/// Documents scored together, so a model batches their sentences in shared encoder passes;
+/// small enough that the groups of a batch still spread over the cores.
+const DOCS_PER_SCORE: usize = 8;
 
 /// Counts of a finished run.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -139,9 +142,15 @@ pub fn link_stream(
         });
         let writer = scope.spawn(move || write_outcomes(out_rx, sink, options));
         for batch in docs_rx {
-            let linked: Vec<Outcome> = batch
+            let mut items = batch.into_iter();
+            let groups: Vec<Vec<InputItem>> = std::iter::from_fn(|| {
+                let group: Vec<InputItem> = items.by_ref().take(DOCS_PER_SCORE).collect();
+                (!group.is_empty()).then_some(group)
+            })
+            .collect();
+            let linked: Vec<Outcome> = groups
                 .into_par_iter()
-                .map(|item| link_item(linker, item, options.max_doc_bytes))
+                .flat_map_iter(|group| link_group(linker, group, options.max_doc_bytes))
                 .collect();
             if out_tx.send(linked).is_err() {
                 break;
@@ -161,22 +170,40 @@ pub fn link_stream(
     Ok(report)
 }
 
-fn link_item(linker: &Linker<'_>, item: InputItem, max_doc_bytes: usize) -> Outcome {
-    let doc = match item {
-        Ok(doc) => doc,
-        Err(e) => return (Err(e), 0, 0),
-    };
-    let bytes = doc.text.len() as u64;
-    if doc.text.len() > max_doc_bytes {
-        let e = LinkError::TooLarge {
-            id: doc.id,
-            bytes: doc.text.len(),
-            limit: max_doc_bytes,
-        };
-        return (Err(e), 0, bytes);
+/// Links a group of items with one scorer call (failed items keep their place), in order.
+fn link_group(linker: &Linker<'_>, group: Vec<InputItem>, max_doc_bytes: usize) -> Vec<Outcome> {
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(group.len());
+    let mut docs = Vec::new();
+    for item in group {
+        match item {
+            Err(e) => outcomes.push(Some((Err(e), 0, 0))),
+            Ok(doc) if doc.text.len() > max_doc_bytes => {
+                let bytes = doc.text.len();
+                let e = LinkError::TooLarge {
+                    id: doc.id,
+                    bytes,
+                    limit: max_doc_bytes,
+                };
+                outcomes.push(Some((Err(e), 0, bytes as u64)));
+            }
+            Ok(doc) => {
+                outcomes.push(None);
+                docs.push(doc);
+            }
+        }
     }
-    let tokens = doc.text.split_whitespace().count() as u64;
-    (Ok(linker.link(&doc)), tokens, bytes)
+    let refs: Vec<&InputDocument> = docs.iter().collect();
+    let mut linked = linker.link_many(&refs).into_iter().zip(&docs);
+    outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                let (result, doc) = linked.next().expect("one linked document per slot");
+                let tokens = doc.text.split_whitespace().count() as u64;
+                (Ok(result), tokens, doc.text.len() as u64)
+            })
+        })
+        .collect()
 }
 
 fn write_outcomes(

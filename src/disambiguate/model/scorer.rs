@@ -26,7 +26,6 @@ use super::error::{ModelError, Result};
 use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
 use super::kg_vectors::KgVectors;
 use super::net::FusionNet;
-use super::signals::Signals;
 use super::store::{ModelConfig, WEIGHTS_FILE};
 use super::train::probabilities;
 
@@ -155,60 +154,116 @@ impl<'a> ModelScorer<'a> {
         text: &str,
         mentions: &[MentionCandidates],
     ) -> Result<Vec<MentionFeatures>> {
+        let mut one = self.featurize_many(&[(text, mentions)])?;
+        Ok(one.pop().expect("one document in, one out"))
+    }
+
+    /// [`ModelScorer::featurize`] for several documents at once: their sentence windows share
+    /// encoder passes, batched by length across documents, so short documents do not each pay
+    /// for a nearly empty batch.
+    pub fn featurize_many(
+        &self,
+        docs: &[(&str, &[MentionCandidates])],
+    ) -> Result<Vec<Vec<MentionFeatures>>> {
         // The model reads as many candidates as it was trained on, best prior first; the rest
         // score zero (encoding their texts is most of the cost of linking).
         let keep = self.config.options.max_candidates.max(1);
-        let candidates: Vec<_> = mentions
+        let candidates: Vec<Vec<_>> = docs
             .iter()
-            .map(|m| {
-                let mut c = candidate_features(&m.candidates);
-                c.truncate(keep);
-                c
+            .map(|(_, mentions)| {
+                mentions
+                    .iter()
+                    .map(|m| {
+                        let mut c = candidate_features(&m.candidates);
+                        c.truncate(keep);
+                        c
+                    })
+                    .collect()
             })
             .collect();
-        let signals: Signals = self.config.signals;
-        let contexts = if signals.text {
-            let wanted: Vec<u32> = candidates.iter().flatten().map(|c| c.entity).collect();
+        let contexts = if self.config.signals.text {
+            let wanted: Vec<u32> = candidates
+                .iter()
+                .flatten()
+                .flatten()
+                .map(|c| c.entity)
+                .collect();
             self.shared
                 .entity_text
                 .ensure(self.kb, &self.shared.encoder, &wanted)?;
-            let (vectors, windows, window_chars) =
-                document_contexts(&self.shared.encoder, text, mentions)?;
-            let read = &self.read;
-            read.windows.fetch_add(windows, Ordering::Relaxed);
-            read.window_chars.fetch_add(window_chars, Ordering::Relaxed);
-            read.document_chars
-                .fetch_add(text.chars().count() as u64, Ordering::Relaxed);
-            vectors
+            self.read_contexts(docs)?
         } else {
-            vec![Vec::new(); mentions.len()]
+            docs.iter()
+                .map(|(_, mentions)| vec![Vec::new(); mentions.len()])
+                .collect()
         };
-        Ok(mention_features(self.kb, contexts, candidates))
+        Ok(contexts
+            .into_iter()
+            .zip(candidates)
+            .map(|(contexts, candidates)| mention_features(self.kb, contexts, candidates))
+            .collect())
     }
 
-    fn try_score(&self, text: &str, mentions: &[MentionCandidates]) -> Result<Vec<MentionScores>> {
-        let features = self.featurize(text, mentions)?;
-        let mut out = Vec::with_capacity(mentions.len());
-        for chunk in features.chunks(256) {
-            let refs: Vec<&MentionFeatures> = chunk.iter().collect();
-            for p in probabilities(&self.net, &self.inputs(), &refs)? {
-                let (nil, scores) = p.split_last().expect("NIL is always scored");
-                let best = scores
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .filter(|_| *nil <= self.nil_threshold)
-                    .map(|(i, _)| i);
-                out.push(MentionScores {
-                    scores: scores.to_vec(),
-                    chosen: best,
-                });
+    /// Every mention's context vector, per document, from one encoder call over the windows of
+    /// all the documents.
+    fn read_contexts(&self, docs: &[(&str, &[MentionCandidates])]) -> Result<Vec<Vec<Vec<f32>>>> {
+        let windows: Vec<DocumentWindows> = docs
+            .iter()
+            .map(|(text, mentions)| DocumentWindows::of(text, mentions))
+            .collect();
+        let groups: Vec<SpanGroup<'_>> = windows.iter().flat_map(|w| w.groups()).collect();
+        let mut vectors =
+            contexts(&self.shared.encoder, &groups, &ProgressBar::hidden())?.into_iter();
+        let read = &self.read;
+        let mut out = Vec::with_capacity(docs.len());
+        for (w, (text, mentions)) in windows.iter().zip(docs) {
+            read.windows
+                .fetch_add(w.windows.len() as u64, Ordering::Relaxed);
+            read.window_chars.fetch_add(w.chars(), Ordering::Relaxed);
+            read.document_chars
+                .fetch_add(text.chars().count() as u64, Ordering::Relaxed);
+            let mut per_mention = vec![Vec::new(); mentions.len()];
+            for members in w.windows.values() {
+                let per_span = vectors.next().expect("a vector set per window");
+                for (&i, v) in members.iter().zip(per_span) {
+                    per_mention[i] = v;
+                }
             }
-        }
-        for (scores, m) in out.iter_mut().zip(mentions) {
-            scores.scores.resize(m.candidates.len(), 0.0);
+            out.push(per_mention);
         }
         Ok(out)
+    }
+
+    fn try_score_many(
+        &self,
+        docs: &[(&str, &[MentionCandidates])],
+    ) -> Result<Vec<Vec<MentionScores>>> {
+        let features = self.featurize_many(docs)?;
+        let mut all = Vec::new();
+        for (features, (_, mentions)) in features.iter().zip(docs) {
+            let mut out = Vec::with_capacity(mentions.len());
+            for chunk in features.chunks(256) {
+                let refs: Vec<&MentionFeatures> = chunk.iter().collect();
+                for p in probabilities(&self.net, &self.inputs(), &refs)? {
+                    let (nil, scores) = p.split_last().expect("NIL is always scored");
+                    let best = scores
+                        .iter()
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(b.1))
+                        .filter(|_| *nil <= self.nil_threshold)
+                        .map(|(i, _)| i);
+                    out.push(MentionScores {
+                        scores: scores.to_vec(),
+                        chosen: best,
+                    });
+                }
+            }
+            for (scores, m) in out.iter_mut().zip(mentions.iter()) {
+                scores.scores.resize(m.candidates.len(), 0.0);
+            }
+            all.push(out);
+        }
+        Ok(all)
     }
 }
 
@@ -218,66 +273,87 @@ impl Scorer for ModelScorer<'_> {
     }
 
     fn score_document(&self, text: &str, mentions: &[MentionCandidates]) -> Vec<MentionScores> {
-        match self.try_score(text, mentions) {
+        let mut one = self.score_documents(&[(text, mentions)]);
+        one.pop().expect("one document in, one out")
+    }
+
+    fn score_documents(&self, docs: &[(&str, &[MentionCandidates])]) -> Vec<Vec<MentionScores>> {
+        match self.try_score_many(docs) {
             Ok(scores) => scores,
             Err(e) => {
-                // The trait has no error channel: the document is still linked, by the prior.
-                tracing::error!("model failed on a document, prior used instead: {e}");
-                PriorScorer::default().score_document(text, mentions)
+                // The trait has no error channel: the documents are still linked, by the prior.
+                tracing::error!("model failed on a batch of documents, prior used instead: {e}");
+                let prior = PriorScorer::default();
+                docs.iter()
+                    .map(|(text, mentions)| prior.score_document(text, mentions))
+                    .collect()
             }
         }
     }
 }
 
-/// Context vectors of every mention (sentences are encoded once for all their mentions), with
-/// the number of windows encoded and their characters.
-fn document_contexts(
-    encoder: &Encoder,
-    text: &str,
-    mentions: &[MentionCandidates],
-) -> Result<(Vec<Vec<f32>>, u64, u64)> {
-    let sentences = sentence_spans(text);
-    let chars: Vec<char> = text.chars().collect();
-    // Window (start, end) in characters → the mentions read from it.
-    let mut windows: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-    for (i, m) in mentions.iter().enumerate() {
-        let at = sentences.partition_point(|s| s.1 <= m.start);
-        let (s, e) = sentences.get(at).copied().unwrap_or((0, chars.len()));
-        let (s, e) = (s.min(m.start), e.max(m.end));
-        let window = if e - s <= MAX_CONTEXT_CHARS {
-            (s, e)
-        } else {
-            (
-                m.start.saturating_sub(HALF_WINDOW).max(s),
-                (m.end + HALF_WINDOW).min(e),
-            )
-        };
-        windows.entry(window).or_default().push(i);
-    }
-    let texts: Vec<String> = windows
-        .keys()
-        .map(|&(s, e)| chars[s..e].iter().collect())
-        .collect();
-    let groups: Vec<SpanGroup<'_>> = windows
-        .iter()
-        .zip(&texts)
-        .map(|((&(s, _), members), text)| SpanGroup {
-            text,
-            spans: members
-                .iter()
-                .map(|&i| (mentions[i].start - s, mentions[i].end - s))
-                .collect(),
-        })
-        .collect();
-    let window_chars = windows.keys().map(|&(s, e)| (e - s) as u64).sum();
-    let vectors = contexts(encoder, &groups, &ProgressBar::hidden())?;
-    let mut out = vec![Vec::new(); mentions.len()];
-    for (members, per_span) in windows.values().zip(vectors) {
-        for (&i, v) in members.iter().zip(per_span) {
-            out[i] = v;
+/// The sentence windows of one document the encoder reads, each with the mentions read from it.
+struct DocumentWindows {
+    /// Window (start, end) in characters → the mentions read from it.
+    windows: BTreeMap<(usize, usize), Vec<usize>>,
+    texts: Vec<String>,
+    /// Each window's mention spans, relative to the window.
+    spans: Vec<Vec<(usize, usize)>>,
+}
+
+impl DocumentWindows {
+    fn of(text: &str, mentions: &[MentionCandidates]) -> Self {
+        let sentences = sentence_spans(text);
+        let chars: Vec<char> = text.chars().collect();
+        let mut windows: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for (i, m) in mentions.iter().enumerate() {
+            let at = sentences.partition_point(|s| s.1 <= m.start);
+            let (s, e) = sentences.get(at).copied().unwrap_or((0, chars.len()));
+            let (s, e) = (s.min(m.start), e.max(m.end));
+            let window = if e - s <= MAX_CONTEXT_CHARS {
+                (s, e)
+            } else {
+                (
+                    m.start.saturating_sub(HALF_WINDOW).max(s),
+                    (m.end + HALF_WINDOW).min(e),
+                )
+            };
+            windows.entry(window).or_default().push(i);
+        }
+        let texts = windows
+            .keys()
+            .map(|&(s, e)| chars[s..e].iter().collect())
+            .collect();
+        let spans = windows
+            .iter()
+            .map(|(&(s, _), members)| {
+                members
+                    .iter()
+                    .map(|&i| (mentions[i].start - s, mentions[i].end - s))
+                    .collect()
+            })
+            .collect();
+        DocumentWindows {
+            windows,
+            texts,
+            spans,
         }
     }
-    Ok((out, windows.len() as u64, window_chars))
+
+    fn groups(&self) -> impl Iterator<Item = SpanGroup<'_>> {
+        self.texts
+            .iter()
+            .zip(&self.spans)
+            .map(|(text, spans)| SpanGroup {
+                text,
+                spans: spans.clone(),
+            })
+    }
+
+    /// Characters the windows hold.
+    fn chars(&self) -> u64 {
+        self.windows.keys().map(|&(s, e)| (e - s) as u64).sum()
+    }
 }
 
 /// Sentence spans of a text in characters, covering it without gaps.
