@@ -294,8 +294,10 @@ fn run_document(
     let mut gold_verdicts = Vec::with_capacity(systems.len());
     let mut linked = Vec::with_capacity(systems.len());
     for system in systems {
-        gold_verdicts.push(system.score_document(&doc.text, &given));
-        let verdicts = system.score_document(&doc.text, &detected);
+        // one call for both mention sets: a model reads their shared sentences once
+        let mut both = system.score_documents(&[(&doc.text, &given), (&doc.text, &detected)]);
+        let verdicts = both.pop().expect("two mention sets in, two out");
+        gold_verdicts.push(both.pop().expect("two mention sets in, two out"));
         let chosen: Vec<(&MentionCandidates, usize, f32)> = detected
             .iter()
             .zip(&verdicts)

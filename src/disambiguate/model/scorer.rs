@@ -5,7 +5,7 @@
 //! and kept, KG coherence is computed among neighbouring mentions, and the network's softmax over
 //! the candidates and NIL gives the scores.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -205,28 +205,55 @@ impl<'a> ModelScorer<'a> {
     }
 
     /// Every mention's context vector, per document, from one encoder call over the windows of
-    /// all the documents.
+    /// all the documents. A window text that occurs more than once (the same sentence read for
+    /// gold and for detected mentions, a repeated document) is encoded once, for the union of
+    /// its spans.
     fn read_contexts(&self, docs: &[(&str, &[MentionCandidates])]) -> Result<Vec<Vec<Vec<f32>>>> {
         let windows: Vec<DocumentWindows> = docs
             .iter()
             .map(|(text, mentions)| DocumentWindows::of(text, mentions))
             .collect();
-        let groups: Vec<SpanGroup<'_>> = windows.iter().flat_map(|w| w.groups()).collect();
-        let mut vectors =
-            contexts(&self.shared.encoder, &groups, &ProgressBar::hidden())?.into_iter();
+        let mut unique: HashMap<&str, usize> = HashMap::new();
+        let mut groups: Vec<SpanGroup<'_>> = Vec::new();
+        // per document, per window: its unique text and where each of its spans sits there
+        let mut places: Vec<Vec<(usize, Vec<usize>)>> = Vec::with_capacity(docs.len());
+        for w in &windows {
+            let mut doc_places = Vec::with_capacity(w.texts.len());
+            for (text, spans) in w.texts.iter().zip(&w.spans) {
+                let u = *unique.entry(text.as_str()).or_insert_with(|| {
+                    groups.push(SpanGroup {
+                        text,
+                        spans: Vec::new(),
+                    });
+                    groups.len() - 1
+                });
+                let group = &mut groups[u].spans;
+                let at = spans
+                    .iter()
+                    .map(|span| {
+                        group.iter().position(|s| s == span).unwrap_or_else(|| {
+                            group.push(*span);
+                            group.len() - 1
+                        })
+                    })
+                    .collect();
+                doc_places.push((u, at));
+            }
+            places.push(doc_places);
+        }
+        let vectors = contexts(&self.shared.encoder, &groups, &ProgressBar::hidden())?;
         let read = &self.read;
         let mut out = Vec::with_capacity(docs.len());
-        for (w, (text, mentions)) in windows.iter().zip(docs) {
+        for ((w, doc_places), (text, mentions)) in windows.iter().zip(&places).zip(docs) {
             read.windows
                 .fetch_add(w.windows.len() as u64, Ordering::Relaxed);
             read.window_chars.fetch_add(w.chars(), Ordering::Relaxed);
             read.document_chars
                 .fetch_add(text.chars().count() as u64, Ordering::Relaxed);
             let mut per_mention = vec![Vec::new(); mentions.len()];
-            for members in w.windows.values() {
-                let per_span = vectors.next().expect("a vector set per window");
-                for (&i, v) in members.iter().zip(per_span) {
-                    per_mention[i] = v;
+            for (members, (u, at)) in w.windows.values().zip(doc_places) {
+                for (&i, &k) in members.iter().zip(at) {
+                    per_mention[i] = vectors[*u][k].clone();
                 }
             }
             out.push(per_mention);
@@ -338,16 +365,6 @@ impl DocumentWindows {
             texts,
             spans,
         }
-    }
-
-    fn groups(&self) -> impl Iterator<Item = SpanGroup<'_>> {
-        self.texts
-            .iter()
-            .zip(&self.spans)
-            .map(|(text, spans)| SpanGroup {
-                text,
-                spans: spans.clone(),
-            })
     }
 
     /// Characters the windows hold.
