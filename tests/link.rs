@@ -181,6 +181,22 @@ fn invalid_utf8_text_file_names_the_file() {
     );
 }
 
+#[test]
+fn a_directory_given_as_input_is_named_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("corpus.jsonl");
+    std::fs::create_dir(&folder).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&folder], &out, &[]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("corpus.jsonl") && err.contains("is a directory"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
 fn write_parquet(path: &Path, columns: Vec<(&str, Arc<dyn Array>)>) {
     let fields: Vec<Field> = columns
         .iter()

@@ -72,8 +72,8 @@ pub struct LinkArgs {
     #[arg(long, default_value_t = tailor::link::DEFAULT_OUTPUT_CANDIDATES)]
     output_candidates: usize,
     /// Worker threads for linking (default: one per core).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 enum Output {
@@ -117,7 +117,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
     }
     if let Some(threads) = args.threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(threads.into())
             .build_global()
             .context("starting the linking threads")?;
     }
@@ -258,10 +258,21 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
 }
 
 fn print_summary(report: &LinkReport, secs: f64, out: &Path) {
-    let per_sec = |n: u64| n as f64 / secs.max(1e-9);
+    // three significant digits, so a slow run's rates do not round to 0
+    let per_sec = |n: u64| {
+        let r = n as f64 / secs.max(1e-9);
+        let decimals = if r >= 100.0 {
+            0
+        } else if r >= 10.0 {
+            1
+        } else {
+            2
+        };
+        format!("{r:.decimals$}")
+    };
     eprintln!(
         "linked {} documents ({} failed): {} mentions, {} linked, {} tokens, {} bytes in {:.2}s \
-         ({:.0} docs/s, {:.0} tokens/s, {:.0} mentions/s, {:.2} MB/s); wrote {}",
+         ({} docs/s, {} tokens/s, {} mentions/s, {:.3} MB/s); wrote {}",
         report.documents,
         report.failed,
         report.mentions,
@@ -272,7 +283,7 @@ fn print_summary(report: &LinkReport, secs: f64, out: &Path) {
         per_sec(report.documents),
         per_sec(report.tokens),
         per_sec(report.mentions),
-        per_sec(report.bytes) / 1e6,
+        report.bytes as f64 / secs.max(1e-9) / 1e6,
         out.display()
     );
 }

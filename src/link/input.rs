@@ -141,8 +141,15 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
 }
 
 fn parse_json_document(line: &str) -> Result<InputDocument, String> {
-    let doc: JsonDocument =
-        serde_json::from_str(line).map_err(|e| format!("not a JSON document: {e}"))?;
+    let doc: JsonDocument = serde_path_to_error::deserialize(
+        &mut serde_json::Deserializer::from_str(line),
+    )
+    .map_err(|e| match e.inner().classify() {
+        serde_json::error::Category::Data => {
+            format!("field \"{}\": {}", e.path(), e.inner())
+        }
+        _ => format!("not a JSON document: {}", e.inner()),
+    })?;
     let id = match doc.id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -267,5 +274,14 @@ mod tests {
         assert!(parse_json_document("{oops")
             .unwrap_err()
             .contains("not a JSON document"));
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_named() {
+        let err = parse_json_document(r#"{"id": "a", "text": 42}"#).unwrap_err();
+        assert!(err.starts_with("field \"text\": invalid type"), "{err}");
+        let err = parse_json_document(r#"{"id": "a", "text": "x", "mentions": [{"start": "0"}]}"#)
+            .unwrap_err();
+        assert!(err.starts_with("field \"mentions[0].start\""), "{err}");
     }
 }

@@ -32,9 +32,14 @@ pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>, LinkError> {
         } else {
             let path = PathBuf::from(pattern);
             if !path.is_file() {
+                let message = if path.is_dir() {
+                    "is a directory: give its files (e.g. 'DIR/*.jsonl') or a glob"
+                } else {
+                    "no such input file"
+                };
                 return Err(LinkError::BadInput {
                     path,
-                    message: "no such input file".into(),
+                    message: message.into(),
                 });
             }
             inputs.push(path);
