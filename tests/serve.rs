@@ -117,7 +117,11 @@ fn serves_links_entities_and_clear_errors() {
     assert_eq!((status, e["error"]["status"].as_u64()), (404, Some(404)));
 
     let (status, e) = server.request("GET", "/link", b"");
-    assert_eq!((status, e["error"]["status"].as_u64()), (405, Some(405)), "{e}");
+    assert_eq!(
+        (status, e["error"]["status"].as_u64()),
+        (405, Some(405)),
+        "{e}"
+    );
 
     let (status, e) = server.request("POST", "/link", b"{\"text\": oops");
     assert_eq!(status, 400);
