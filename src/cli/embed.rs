@@ -56,7 +56,9 @@ struct TrainArgs {
     #[arg(long, value_enum, default_value = "l1")]
     norm: Norm,
     /// TransE: learn an inverse row per relation and predict heads with it (`t + r⁻¹ ≈ h`)
-    /// instead of `t - r` (the hyperbolic model always does).
+    /// instead of `t - r` (the hyperbolic model always does). Pair it with `--corruption
+    /// uniform`: Bernoulli corruption almost never trains the inverse rows of many-to-one
+    /// relations, whose heads are then ranked by barely trained rows.
     #[arg(long)]
     reciprocal: bool,
     #[arg(long, value_enum, default_value = "self-adversarial")]
