@@ -73,12 +73,17 @@ echo "== accuracy, CoDEx-M, dimension 32, 64 negatives, 20 epochs"
 # the best settings found for each model (self-adversarial loss, the default); the hyperbolic
 # model's margin is on its biased squared distance
 run m-transe-d32 codex-m --model transe --dim 32 --epochs 20 --negatives 64 --lr 0.3 --margin 6
+# uniform corruption trains both directions (Bernoulli starves the inverse rows of many-to-one
+# relations); the hyperbolic model always predicts heads through inverse rows
+run m-transe-d32-reciprocal codex-m --model transe --dim 32 --epochs 20 --negatives 64 --lr 0.3 \
+  --margin 6 --reciprocal --corruption uniform
 run m-hyperbolic-d32 codex-m --model hyperbolic --dim 32 --epochs 20 --negatives 64 --lr 0.2 \
-  --margin 2 --temperature 2
-python3 - "$OUT/m-hyperbolic-d32.json" "$OUT/m-transe-d32.json" <<'PY'
+  --margin 2 --temperature 2 --corruption uniform
+python3 - "$OUT/m-hyperbolic-d32.json" "$OUT/m-transe-d32.json" \
+  "$OUT/m-transe-d32-reciprocal.json" <<'PY'
 import json, sys
-h, t = (json.load(open(p))["metrics"]["test"]["mrr"] for p in sys.argv[1:3])
-print(f"hyperbolic d32 / TransE d32 MRR ratio: {h / t:.3f}")
+h, *t = (json.load(open(p))["metrics"]["test"]["mrr"] for p in sys.argv[1:4])
+print(f"hyperbolic d32 / best TransE d32 MRR ratio: {h:.3f} / {max(t):.3f} = {h / max(t):.3f}")
 PY
 if [[ -n "${PYKEEN_PYTHON:-}" ]]; then
   # the same dimension, negatives, epochs, loss and margin; PyKEEN's usual optimizer (Adam)
@@ -94,4 +99,14 @@ print(f"TransE d32, tailor / PyKEEN: MRR {ours['metrics']['test']['mrr']:.3f} / 
 PY
 fi
 run m-transe-d128 codex-m --model transe --dim 128 --epochs 20 --negatives 64 --lr 0.3 --margin 9
-echo "published TransE on CoDEx-M (CoDEx paper, LibKGE, tuned): MRR 0.303"
+# reciprocal relations (an inverse row per relation for head prediction) with uniform
+# corruption, so both directions train, more negatives and epochs: level with LibKGE's
+# published CoDEx-M TransE figure (0.303; this run gave 0.301 in about 7 minutes of training)
+run m-transe-d128-reciprocal codex-m --model transe --dim 128 --epochs 120 --negatives 128 \
+  --lr 0.3 --margin 9 --reciprocal --corruption uniform
+python3 - "$OUT/m-transe-d128-reciprocal.json" <<'PY'
+import json, sys
+mrr = json.load(open(sys.argv[1]))["metrics"]["test"]["mrr"]
+print(f"TransE d128 reciprocal MRR {mrr:.3f} against LibKGE's published 0.303: "
+      f"{mrr - 0.303:+.3f} ({mrr / 0.303:.3f}x)")
+PY

@@ -55,6 +55,12 @@ struct TrainArgs {
     /// TransE's distance.
     #[arg(long, value_enum, default_value = "l1")]
     norm: Norm,
+    /// TransE: learn an inverse row per relation and predict heads with it (`t + r⁻¹ ≈ h`)
+    /// instead of `t - r` (the hyperbolic model always does). Pair it with `--corruption
+    /// uniform`: Bernoulli corruption almost never trains the inverse rows of many-to-one
+    /// relations, whose heads are then ranked by barely trained rows.
+    #[arg(long)]
+    reciprocal: bool,
     #[arg(long, value_enum, default_value = "self-adversarial")]
     loss: LossKind,
     /// Margin of either loss (a distance for TransE, a squared distance for hyperbolic).
@@ -176,6 +182,7 @@ fn train(a: TrainArgs) -> Result<()> {
         model: a.model,
         dim: a.dim,
         norm: a.norm,
+        reciprocal: a.reciprocal && a.model == ModelKind::Transe,
         loss: Loss {
             kind: a.loss,
             margin,

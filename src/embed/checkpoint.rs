@@ -110,7 +110,7 @@ pub fn read(
         g2: f.take(path, "relation_g2", rw)?,
     };
     if entity.rows() != entities
-        || relation.rows() != super::model::relation_rows(cfg.model, relations)
+        || relation.rows() != super::model::relation_rows(cfg.model, cfg.reciprocal, relations)
     {
         return Err(bad("table sizes do not match the training data".into()));
     }
@@ -133,6 +133,7 @@ pub fn read(
     let params = Params {
         model: cfg.model,
         norm: cfg.norm,
+        reciprocal: cfg.reciprocal,
         dim: d,
         relations,
         entity,

@@ -149,8 +149,8 @@ fn distances(
     let a = view.entity_row(anchor);
     match view.kind {
         ModelKind::Transe => {
-            let rel = view.relation_row(r);
-            let sign = if head { -1.0 } else { 1.0 };
+            let rel = view.relation_row(view.query_relation(r, head));
+            let sign = if head && !view.reciprocal { -1.0 } else { 1.0 };
             for i in 0..d {
                 q[i] = a[i] + sign * rel[i];
             }
@@ -159,7 +159,7 @@ fn distances(
             }
         }
         ModelKind::Hyperbolic => {
-            let row = if head { r + view.relations as u32 } else { r };
+            let row = view.query_relation(r, head);
             hyperbolic_query(a, view.relation_row(row), view.curvature, q);
             let qq: f32 = q.iter().map(|x| x * x).sum();
             for ((o, y), &yy) in out

@@ -15,13 +15,18 @@ pub enum LossKind {
     /// RotatE's self-adversarial negative sampling: `-log σ(margin - d_pos)` minus the
     /// softmax(-temperature · d_neg)-weighted `log σ(d_neg - margin)`; hard negatives weigh more.
     SelfAdversarial,
+    /// Cross-entropy of the positive under a softmax over the positive and its negatives, with
+    /// scores `-temperature · d`: `-log softmax(-temperature · d)_0`. Every negative pushes in
+    /// proportion to how likely it looks, with no margin to tune (a shift of all scores does
+    /// not change the softmax).
+    Softmax,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Loss {
     pub kind: LossKind,
     pub margin: f32,
-    /// Softmax temperature of the self-adversarial weights.
+    /// Softmax temperature of the self-adversarial weights; the score scale of the softmax loss.
     pub temperature: f32,
 }
 
@@ -70,6 +75,23 @@ impl Loss {
                 }
                 loss
             }
+            LossKind::Softmax => {
+                let t = self.temperature;
+                let coeff = &mut coeff[..dist.len()];
+                // log-sum-exp of the scores -t·d, shifted by the best score for stability
+                let best = dist.iter().fold(f32::INFINITY, |m, &d| m.min(d));
+                let mut z = 0.0;
+                for (c, &d) in coeff.iter_mut().zip(dist) {
+                    *c = (-t * (d - best)).exp();
+                    z += *c;
+                }
+                // dL/dd_j = t (δ_j0 - p_j)
+                for c in coeff.iter_mut() {
+                    *c *= -t / z;
+                }
+                coeff[0] += t;
+                t * (pos - best) + z.ln()
+            }
         }
     }
 }
@@ -80,11 +102,17 @@ mod tests {
 
     #[test]
     fn derivatives_match_finite_differences() {
-        for kind in [LossKind::Margin, LossKind::SelfAdversarial] {
+        for (kind, temperature) in [
+            (LossKind::Margin, 0.0),
+            // constant weights, so the loss is differentiable as written
+            (LossKind::SelfAdversarial, 0.0),
+            (LossKind::Softmax, 1.0),
+            (LossKind::Softmax, 0.7),
+        ] {
             let loss = Loss {
                 kind,
                 margin: 2.0,
-                temperature: 0.0, // constant weights, so the loss is differentiable as written
+                temperature,
             };
             let d = [1.5f32, 1.0, 4.0, 2.5];
             let mut c = [0.0; 4];

@@ -40,10 +40,14 @@ pub struct ModelView<'a> {
     pub dim: usize,
     /// Entity rows, `dim` wide (tangent vectors for the hyperbolic model).
     pub entity: &'a [f32],
-    /// TransE: one `dim`-wide translation per relation. Hyperbolic: `2 * dim` wide rows (scale,
-    /// then translation), the relations followed by their inverses.
+    /// TransE: one `dim`-wide translation per relation, followed by the inverses' when
+    /// `reciprocal`. Hyperbolic: `2 * dim` wide rows (scale, then translation), the relations
+    /// followed by their inverses.
     pub relation: &'a [f32],
     pub relations: usize,
+    /// TransE predicts heads through inverse relation rows (`t + r⁻¹ ≈ h`) instead of `t - r`.
+    /// The hyperbolic model always does.
+    pub reciprocal: bool,
     /// Curvature `c > 0` of the ball (hyperbolic only).
     pub curvature: f32,
     /// One bias per entity (hyperbolic only); empty means every bias is 0, as in stores written
@@ -74,6 +78,21 @@ impl ModelView<'_> {
         let w = self.relation_width();
         &self.relation[r as usize * w..][..w]
     }
+
+    /// The relation row a query of relation `r` uses: its inverse's when predicting a head in
+    /// a model with inverse rows.
+    pub fn query_relation(&self, r: u32, predicts_head: bool) -> u32 {
+        if predicts_head && has_inverses(self.kind, self.reciprocal) {
+            r + self.relations as u32
+        } else {
+            r
+        }
+    }
+}
+
+/// Whether a model keeps an inverse row per relation for head prediction.
+pub fn has_inverses(kind: ModelKind, reciprocal: bool) -> bool {
+    kind == ModelKind::Hyperbolic || reciprocal
 }
 
 /// Width of a relation row of `kind` at dimension `dim`.
@@ -84,11 +103,12 @@ pub fn relation_width(kind: ModelKind, dim: usize) -> usize {
     }
 }
 
-/// Number of relation rows: the hyperbolic model predicts heads through inverse relations.
-pub fn relation_rows(kind: ModelKind, relations: usize) -> usize {
-    match kind {
-        ModelKind::Transe => relations,
-        ModelKind::Hyperbolic => 2 * relations,
+/// Number of relation rows: a model with inverse rows predicts heads through them.
+pub fn relation_rows(kind: ModelKind, reciprocal: bool, relations: usize) -> usize {
+    if has_inverses(kind, reciprocal) {
+        2 * relations
+    } else {
+        relations
     }
 }
 

@@ -99,17 +99,20 @@ pub fn batch(
             let ex = sampler.sample(t, &mut rng, &mut rows[2..]);
             rows[0] = ex.anchor;
             rows[1] = ex.pos;
-            rel_rows[i] = match (view.kind, ex.head_side) {
-                (ModelKind::Hyperbolic, true) => ex.relation + view.relations as u32,
-                _ => ex.relation,
-            };
+            rel_rows[i] = view.query_relation(ex.relation, ex.head_side);
             let ent_g = &mut ent[i * per * d..][..per * d];
             let bias_g = &mut bias[i * per..][..per];
             let rel_g = &mut rel[i * rw..][..rw];
             match view.kind {
                 ModelKind::Transe => {
                     bias_g.fill(0.0);
-                    let sign = if ex.head_side { -1.0 } else { 1.0 };
+                    // an inverse row translates the tail onto the head, as a relation does the
+                    // head onto the tail
+                    let sign = if ex.head_side && !view.reciprocal {
+                        -1.0
+                    } else {
+                        1.0
+                    };
                     total += transe_example(
                         view,
                         loss,
@@ -190,9 +193,10 @@ impl Scratch {
     }
 }
 
-/// Loss and gradient of one TransE example. With `sign = 1` the candidates are tails and the
-/// difference is `anchor + r - candidate`; with `sign = -1` they are heads and the difference
-/// `candidate + r - anchor` is negated, which leaves its norm unchanged.
+/// Loss and gradient of one TransE example. With `sign = 1` the difference is
+/// `anchor + r - candidate`: the candidates are tails, or heads under an inverse row `r`. With
+/// `sign = -1` they are heads and the difference `candidate + r - anchor` is negated, which
+/// leaves its norm unchanged.
 #[allow(clippy::too_many_arguments)]
 fn transe_example(
     view: &ModelView,

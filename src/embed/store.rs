@@ -36,8 +36,12 @@ pub struct EmbedManifest {
     /// Curvature of the Poincaré ball (hyperbolic only).
     pub curvature: Option<f32>,
     pub entities: usize,
-    /// Relations, not counting the hyperbolic model's inverse rows.
+    /// Relations, not counting inverse rows (the hyperbolic model's, reciprocal TransE's).
     pub relations: usize,
+    /// TransE with an inverse row per relation (`P/inverse`) for head prediction; stores
+    /// written before the option have none.
+    #[serde(default)]
+    pub reciprocal: bool,
     pub types: usize,
     pub train_triples: usize,
     /// The KB manifest or the triple files trained on, with their sha256.
@@ -68,6 +72,7 @@ impl EmbedManifest {
             curvature: (cfg.model == ModelKind::Hyperbolic).then(|| params.view().curvature),
             entities: data.entities.len(),
             relations: data.relations.len(),
+            reciprocal: cfg.reciprocal,
             types: data.types.len(),
             train_triples: data.train.len(),
             inputs: data.inputs.clone(),
@@ -126,8 +131,8 @@ impl Lookup {
 /// [`Embeddings::entity`]. For the hyperbolic model, `entity` is the point in the Poincaré ball
 /// of curvature [`Embeddings::curvature`] and `entity_tangent` its log map at the origin: use
 /// the latter as input to linear layers. Relation rows of the hyperbolic model are `2 * dim`
-/// wide (per-coordinate scale, then translation in the tangent space), and the inverse of
-/// relation `P` has the id `P/inverse`.
+/// wide (per-coordinate scale, then translation in the tangent space). The inverse of relation
+/// `P` (hyperbolic, and TransE trained with `reciprocal`) has the id `P/inverse`.
 #[derive(Debug, Clone)]
 pub struct Embeddings {
     pub manifest: EmbedManifest,
@@ -230,6 +235,7 @@ impl Embeddings {
                 .unwrap_or(&self.entities.vectors),
             relation: &self.relations.vectors,
             relations: self.manifest.relations,
+            reciprocal: self.manifest.reciprocal,
             curvature: self.manifest.curvature.unwrap_or(1.0),
             bias: self.entities.bias.as_deref().unwrap_or(&[]),
         }
@@ -407,7 +413,7 @@ pub fn save(
     )?;
 
     let mut rel_ids = data.relations.clone();
-    if hyper {
+    if super::model::has_inverses(params.model, params.reciprocal) {
         rel_ids.extend(data.relations.iter().map(|r| format!("{r}/inverse")));
     }
     write_lookup(

@@ -16,6 +16,7 @@ fn config(model: ModelKind, norm: Norm) -> TrainConfig {
         model,
         dim: 6,
         norm,
+        reciprocal: false,
         loss: Loss {
             kind: LossKind::SelfAdversarial,
             margin: 3.0,
@@ -69,6 +70,12 @@ fn check_gradients(model: ModelKind, norm: Norm) {
     let mut cfg = config(model, norm);
     // constant adversarial weights, so the gradient is that of the loss as written
     cfg.loss.temperature = 0.0;
+    check_gradients_of(&cfg);
+}
+
+fn check_gradients_of(cfg: &TrainConfig) {
+    let (model, norm) = (cfg.model, cfg.norm);
+    let cfg = cfg.clone();
     let triples = tiny();
     let mut params = Params::init(&cfg, 6, 2);
     // biases start at 0; give them values so the check sees them enter the distances
@@ -130,7 +137,13 @@ fn check_gradients(model: ModelKind, norm: Norm) {
             rel[row as usize * w + i] += g.rel[slot * w + i] as f64;
         }
     }
-    for idx in [0, 3, w + 1, params.relation.data.len() - 1] {
+    if cfg.reciprocal {
+        let inverse = &rel[2 * w..];
+        assert!(inverse.iter().any(|&g| g != 0.0), "no inverse-row gradient");
+    }
+    let last = params.relation.data.len() - 1;
+    // `2 * w + 2` is in an inverse row where the table has them
+    for idx in [0, 3, w + 1, (2 * w + 2).min(last), last] {
         let (mut up, mut dn) = (params.clone(), params.clone());
         up.relation.data[idx] += eps;
         dn.relation.data[idx] -= eps;
@@ -224,6 +237,34 @@ fn hyperbolic_gradients_match_finite_differences() {
     check_gradients(ModelKind::Hyperbolic, Norm::L2);
 }
 
+#[test]
+fn reciprocal_transe_gradients_match_finite_differences() {
+    for norm in [Norm::L2, Norm::L1] {
+        let mut cfg = config(ModelKind::Transe, norm);
+        cfg.loss.temperature = 0.0;
+        cfg.reciprocal = true;
+        check_gradients_of(&cfg);
+    }
+}
+
+#[test]
+fn softmax_loss_gradients_match_finite_differences() {
+    for (model, norm, reciprocal) in [
+        (ModelKind::Transe, Norm::L2, false),
+        (ModelKind::Transe, Norm::L1, true),
+        (ModelKind::Hyperbolic, Norm::L2, false),
+    ] {
+        let mut cfg = config(model, norm);
+        cfg.loss = Loss {
+            kind: LossKind::Softmax,
+            margin: 0.0,
+            temperature: 0.8,
+        };
+        cfg.reciprocal = reciprocal;
+        check_gradients_of(&cfg);
+    }
+}
+
 /// A chain `i -> i + 1` and its two-step chord: `e_i = i * r` satisfies both exactly.
 fn ring() -> TripleData {
     let n = 24u32;
@@ -273,10 +314,17 @@ fn transe_recovers_a_chain() {
 
 #[test]
 fn resume_equals_an_uninterrupted_run() {
-    for model in [ModelKind::Transe, ModelKind::Hyperbolic] {
+    for (model, reciprocal) in [
+        (ModelKind::Transe, false),
+        (ModelKind::Transe, true),
+        (ModelKind::Hyperbolic, false),
+    ] {
         let data = ring();
         let dir = tempfile::tempdir().unwrap();
-        let cfg = config(model, Norm::L1);
+        let cfg = TrainConfig {
+            reciprocal,
+            ..config(model, Norm::L1)
+        };
         let run = |epochs: u64, ckpt: &str, resume: bool| {
             let trainer = Trainer {
                 cfg: TrainConfig {
@@ -295,7 +343,7 @@ fn resume_equals_an_uninterrupted_run() {
         let (resumed, state) = run(4, "b", true);
         assert_eq!(state.epochs_done, 4);
         assert_eq!(state.history.len(), 4);
-        assert_eq!(whole, resumed, "{model:?}");
+        assert_eq!(whole, resumed, "{model:?} reciprocal {reciprocal}");
     }
 }
 
@@ -378,4 +426,58 @@ fn biases_survive_the_store_and_old_stores_load_as_zero() {
         evaluate(&old.view(), &data.train, &filter),
         evaluate(&unbiased.view(), &data.train, &filter)
     );
+}
+
+#[test]
+fn reciprocal_transe_survives_the_store_and_old_stores_load_without_it() {
+    let data = ring();
+    for reciprocal in [true, false] {
+        let cfg = TrainConfig {
+            epochs: 3,
+            reciprocal,
+            ..config(ModelKind::Transe, Norm::L1)
+        };
+        let trainer = Trainer {
+            cfg: cfg.clone(),
+            data: &data,
+            device: Device::Cpu,
+            checkpoint: None,
+            progress: false,
+        };
+        let (params, state) = trainer.run(false).unwrap();
+        let rows = if reciprocal { 4 } else { 2 };
+        assert_eq!(params.relation.rows(), rows);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("emb");
+        let manifest = super::store::EmbedManifest::new(&cfg, &data, &params, &state);
+        super::store::save(&out, &params, &data, &manifest).unwrap();
+        let emb = super::store::Embeddings::load(&out).unwrap();
+        assert_eq!(emb.relation_ids().len(), rows);
+        assert_eq!(
+            emb.relation("next/inverse").is_some(),
+            reciprocal,
+            "{:?}",
+            emb.relation_ids()
+        );
+        let filter = filter_from(&[&data.train]);
+        let trained = evaluate(&params.view(), &data.train, &filter);
+        assert_eq!(evaluate(&emb.view(), &data.train, &filter), trained);
+
+        if !reciprocal {
+            // a manifest written before the option: neither it nor its config has the field
+            let path = out.join("manifest.json");
+            let mut json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            json.as_object_mut().unwrap().remove("reciprocal").unwrap();
+            json["config"]
+                .as_object_mut()
+                .unwrap()
+                .remove("reciprocal")
+                .unwrap();
+            std::fs::write(&path, json.to_string()).unwrap();
+            let old = super::store::Embeddings::load(&out).unwrap();
+            assert!(!old.manifest.reciprocal && !old.manifest.config.reciprocal);
+            assert_eq!(evaluate(&old.view(), &data.train, &filter), trained);
+        }
+    }
 }

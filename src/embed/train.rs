@@ -31,6 +31,10 @@ pub struct TrainConfig {
     pub dim: usize,
     /// TransE's distance (ignored by the hyperbolic model).
     pub norm: Norm,
+    /// TransE learns an inverse row per relation for head prediction (the hyperbolic model
+    /// always has them). Absent in configs written before the option, which had none.
+    #[serde(default)]
+    pub reciprocal: bool,
     pub loss: Loss,
     pub negatives: usize,
     pub corruption: Corruption,
@@ -53,6 +57,8 @@ pub struct TrainConfig {
 pub struct Params {
     pub model: ModelKind,
     pub norm: Norm,
+    /// TransE with inverse relation rows (see [`TrainConfig::reciprocal`]).
+    pub reciprocal: bool,
     pub dim: usize,
     pub relations: usize,
     pub entity: Table,
@@ -69,7 +75,7 @@ impl Params {
         let d = cfg.dim;
         let mut rng = chunk_rng(cfg.seed, u64::MAX, 0);
         let rw = relation_width(cfg.model, d);
-        let rows = relation_rows(cfg.model, relations);
+        let rows = relation_rows(cfg.model, cfg.reciprocal, relations);
         let (entity, relation) = match cfg.model {
             ModelKind::Transe => {
                 // distances start near the margin: far larger rows would spend the first
@@ -103,6 +109,7 @@ impl Params {
         Params {
             model: cfg.model,
             norm: cfg.norm,
+            reciprocal: cfg.reciprocal,
             dim: d,
             relations,
             entity: Table::new(entity, d),
@@ -121,6 +128,7 @@ impl Params {
             entity: &self.entity.data,
             relation: &self.relation.data,
             relations: self.relations,
+            reciprocal: self.reciprocal,
             curvature: curvature(self.curvature_raw),
             bias: &self.bias.data,
         }
