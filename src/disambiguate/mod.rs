@@ -7,7 +7,7 @@
 pub mod model;
 pub mod weak;
 
-use crate::retrieve::Candidate;
+use crate::retrieve::{Candidate, Retriever};
 
 /// A mention with its candidates, as retrieval found them.
 #[derive(Debug, Clone)]
@@ -17,6 +17,23 @@ pub struct MentionCandidates {
     pub end: usize,
     pub surface: String,
     pub candidates: Vec<Candidate>,
+}
+
+impl MentionCandidates {
+    /// The mentions retrieval detects in `text`, each with its candidates, in text order.
+    pub fn detect(retriever: &Retriever, text: &str) -> Vec<MentionCandidates> {
+        let chars: Vec<char> = text.chars().collect();
+        retriever
+            .detect(text)
+            .into_iter()
+            .map(|m| MentionCandidates {
+                start: m.start,
+                end: m.end,
+                surface: chars[m.start..m.end].iter().collect(),
+                candidates: retriever.candidates_for_key(&m.key),
+            })
+            .collect()
+    }
 }
 
 /// One scorer's verdict on a mention: a score per candidate (same order) and the choice.

@@ -227,8 +227,6 @@ fn run_document(
     d: usize,
 ) -> DocumentRun {
     let doc = &gold.documents[d];
-    let chars: Vec<char> = doc.text.chars().collect();
-    let surface = |s: usize, e: usize| chars[s..e].iter().collect::<String>();
 
     let (mentions, given): (Vec<MentionRecord>, Vec<MentionCandidates>) = doc
         .mentions
@@ -267,16 +265,7 @@ fn run_document(
             (record, given)
         })
         .unzip();
-    let detected: Vec<MentionCandidates> = retriever
-        .detect(&doc.text)
-        .into_iter()
-        .map(|m| MentionCandidates {
-            start: m.start,
-            end: m.end,
-            surface: surface(m.start, m.end),
-            candidates: retriever.candidates_for_key(&m.key),
-        })
-        .collect();
+    let detected = MentionCandidates::detect(retriever, &doc.text);
     let gold_spans: Vec<GoldSpan> = doc
         .mentions
         .iter()

@@ -65,33 +65,22 @@ pub struct Linker<'a> {
 impl Linker<'_> {
     /// Mentions with their candidates, from the given spans or by detection.
     pub fn mentions(&self, doc: &InputDocument) -> Vec<MentionCandidates> {
+        let Some(spans) = &doc.mentions else {
+            return MentionCandidates::detect(self.retriever, &doc.text);
+        };
         let chars: Vec<char> = doc.text.chars().collect();
-        let surface = |s: usize, e: usize| chars[s..e].iter().collect::<String>();
-        match &doc.mentions {
-            Some(spans) => spans
-                .iter()
-                .map(|s| {
-                    let text = surface(s.start, s.end);
-                    MentionCandidates {
-                        start: s.start,
-                        end: s.end,
-                        candidates: self.retriever.candidates_for_key(&normalize(&text)),
-                        surface: text,
-                    }
-                })
-                .collect(),
-            None => self
-                .retriever
-                .detect(&doc.text)
-                .into_iter()
-                .map(|m| MentionCandidates {
-                    start: m.start,
-                    end: m.end,
-                    surface: surface(m.start, m.end),
-                    candidates: self.retriever.candidates_for_key(&m.key),
-                })
-                .collect(),
-        }
+        spans
+            .iter()
+            .map(|s| {
+                let text: String = chars[s.start..s.end].iter().collect();
+                MentionCandidates {
+                    start: s.start,
+                    end: s.end,
+                    candidates: self.retriever.candidates_for_key(&normalize(&text)),
+                    surface: text,
+                }
+            })
+            .collect()
     }
 
     pub fn link(&self, doc: &InputDocument) -> LinkedDocument {
