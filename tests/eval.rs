@@ -1,7 +1,8 @@
 //! `tailor eval` run as a user would: the default KB against the real KORE50 gold.
 
-use std::process::Command;
+mod common;
 
+use common::{ok, s, stderr, tailor};
 use serde_json::Value;
 
 const KORE50: &str = "../shared/data/eval/elevant/kore50.benchmark.jsonl";
@@ -14,26 +15,18 @@ fn share(v: &Value) -> f64 {
 fn eval_kore50_with_the_default_kb() {
     let dir = tempfile::tempdir().unwrap();
     let records = dir.path().join("records.jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
-        .args([
-            "-q",
-            "eval",
-            "--prior-only",
-            "--kb",
-            "kb/default",
-            "--gold",
-            KORE50,
-            "--json",
-        ])
-        .arg("--records")
-        .arg(&records)
-        .output()
-        .expect("run tailor");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = ok(tailor(&[
+        "-q",
+        "eval",
+        "--prior-only",
+        "--kb",
+        "kb/default",
+        "--gold",
+        KORE50,
+        "--json",
+        "--records",
+        s(&records),
+    ]));
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let b = &report["benchmarks"][0];
     assert_eq!(b["name"], "kore50");
@@ -122,13 +115,17 @@ fn eval_names_the_bad_gold_record() {
          \"entity_id\": \"Q90\"}]}\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
-        .args(["-q", "eval", "--prior-only", "--kb", "kb/default", "--gold"])
-        .arg(&gold)
-        .output()
-        .expect("run tailor");
+    let out = tailor(&[
+        "-q",
+        "eval",
+        "--prior-only",
+        "--kb",
+        "kb/default",
+        "--gold",
+        s(&gold),
+    ]);
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.contains("broken.benchmark.jsonl") && err.contains("line 1"),
         "{err}"
