@@ -321,3 +321,31 @@ fn an_output_of_an_unknown_format_is_refused_not_made_a_directory() {
         assert!(!out.exists(), "{name} was not created");
     }
 }
+
+#[test]
+fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "steve.jsonl",
+        br#"{"id": "d", "text": "Steve left Apple Inc. in 1985.", "mentions": [{"start": 0, "end": 5}, {"start": 11, "end": 21}]}
+"#,
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &["--output-candidates", "30"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let doc = &records(&out)[0];
+    let steve = &doc["mentions"][0];
+    let jobs = steve["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["entity"] == "Q19837")
+        .unwrap_or_else(|| panic!("Steve Jobs is a candidate: {steve}"));
+    assert_eq!(jobs["source"], "context", "{steve}");
+    assert!(
+        steve["entity"].is_null(),
+        "the prior baseline reads no context: {steve}"
+    );
+    assert_eq!(doc["mentions"][1]["entity"], "Q312", "Apple Inc.");
+}

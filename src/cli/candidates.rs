@@ -76,6 +76,7 @@ pub fn run(args: CandidatesArgs) -> Result<()> {
         let source = match r.source {
             tailor::retrieve::CandidateSource::Exact => "exact",
             tailor::retrieve::CandidateSource::Fuzzy => "fuzzy",
+            tailor::retrieve::CandidateSource::Context => "context",
         };
         println!(
             "{:>2}. {:<10} {:<32} prior {:.4}  {source}  degree {}",

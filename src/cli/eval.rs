@@ -44,6 +44,7 @@ struct Report<'a> {
     kb: &'a std::path::Path,
     top_k: usize,
     fuzzy: bool,
+    context: bool,
     benchmarks: &'a [BenchmarkResult],
 }
 
@@ -84,6 +85,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             kb: &args.retrieval.kb,
             top_k: args.retrieval.top_k,
             fuzzy: !args.retrieval.no_fuzzy,
+            context: !args.retrieval.no_context,
             benchmarks: &results,
         });
     }

@@ -244,13 +244,14 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             PartFormat::Jsonl => "jsonl".into(),
         },
         settings: format!(
-            "kb={} scorer={} nil_threshold={} top_k={} fuzzy={} candidates={} \
+            "kb={} scorer={} nil_threshold={} top_k={} fuzzy={} context={} candidates={} \
              max_doc_bytes={}",
             args.retrieval.kb.display(),
             scorer_identity(&args.model),
             args.nil_threshold,
             args.retrieval.top_k,
             !args.retrieval.no_fuzzy,
+            !args.retrieval.no_context,
             args.output_candidates,
             args.max_doc_bytes
         ),

@@ -20,6 +20,10 @@ pub struct RetrievalArgs {
     /// Exact alias matches only: no fuzzy candidates from the tantivy index.
     #[arg(long)]
     pub no_fuzzy: bool,
+    /// No candidates from the document's other mentions (the namesakes a partial name such as
+    /// "Steve" has among the entities the KB links to them).
+    #[arg(long)]
+    pub no_context: bool,
 }
 
 /// Loads the KB and builds (or opens the cached) retriever.
@@ -35,6 +39,7 @@ pub fn load(args: &RetrievalArgs) -> Result<(Kb, Retriever)> {
         top_k: args.top_k,
         fuzzy: !args.no_fuzzy,
         fuzzy_cache: None,
+        context: !args.no_context,
     }
     .cache_in_store(&kb, Path::new(&args.kb));
     let retriever = Retriever::build(&kb, &options)?;

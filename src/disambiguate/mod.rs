@@ -7,7 +7,7 @@
 pub mod model;
 pub mod weak;
 
-use crate::retrieve::{Candidate, Retriever};
+use crate::retrieve::{normalize, Candidate, CandidateSource, Retriever};
 
 /// A mention with its candidates, as retrieval found them.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ impl MentionCandidates {
     /// The mentions retrieval detects in `text`, each with its candidates, in text order.
     pub fn detect(retriever: &Retriever, text: &str) -> Vec<MentionCandidates> {
         let chars: Vec<char> = text.chars().collect();
-        retriever
+        let mut mentions: Vec<MentionCandidates> = retriever
             .detect(text)
             .into_iter()
             .map(|m| MentionCandidates {
@@ -32,7 +32,24 @@ impl MentionCandidates {
                 surface: chars[m.start..m.end].iter().collect(),
                 candidates: retriever.candidates_for_key(&m.key),
             })
-            .collect()
+            .collect();
+        MentionCandidates::add_context(retriever, &mut mentions);
+        mentions
+    }
+
+    /// Adds the candidates the document's other mentions point to (partial names such as
+    /// "Steve" beside "Apple"), as [`Retriever::add_context_candidates`] finds them.
+    pub fn add_context(retriever: &Retriever, mentions: &mut [MentionCandidates]) {
+        let keys: Vec<String> = mentions.iter().map(|m| normalize(&m.surface)).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut lists: Vec<Vec<Candidate>> = mentions
+            .iter_mut()
+            .map(|m| std::mem::take(&mut m.candidates))
+            .collect();
+        retriever.add_context_candidates(&keys, &mut lists, &[]);
+        for (m, list) in mentions.iter_mut().zip(lists) {
+            m.candidates = list;
+        }
     }
 }
 
@@ -62,8 +79,9 @@ pub trait Scorer: Send + Sync {
     }
 }
 
-/// The baseline: the candidate with the highest prior wins, unless its prior is below the
-/// NIL threshold.
+/// The baseline: the candidate with the highest alias prior wins, unless its prior is below the
+/// NIL threshold. Candidates only the document's context proposed score zero: the baseline is
+/// p(entity | alias) alone, and reading the document is the model's job.
 #[derive(Debug, Clone)]
 pub struct PriorScorer {
     /// Best priors below this leave the mention unlinked (default 0: link whenever a candidate
@@ -86,7 +104,14 @@ impl Scorer for PriorScorer {
         mentions
             .iter()
             .map(|m| {
-                let scores: Vec<f32> = m.candidates.iter().map(|c| c.prior).collect();
+                let scores: Vec<f32> = m
+                    .candidates
+                    .iter()
+                    .map(|c| match c.source {
+                        CandidateSource::Context => 0.0,
+                        _ => c.prior,
+                    })
+                    .collect();
                 let best = scores
                     .iter()
                     .enumerate()
@@ -105,7 +130,6 @@ impl Scorer for PriorScorer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::retrieve::CandidateSource;
 
     fn cand(entity: u32, prior: f32) -> Candidate {
         Candidate {
@@ -136,5 +160,14 @@ mod tests {
         assert_eq!(out[0].chosen, Some(1));
         assert_eq!(out[1].chosen, None);
         assert_eq!(out[2].chosen, None);
+
+        let mut from_context = cand(4, 0.9);
+        from_context.source = CandidateSource::Context;
+        let out = scorer.score_document("x", &[m(vec![from_context, cand(5, 0.4)])]);
+        assert_eq!(
+            out[0].chosen,
+            Some(1),
+            "a context candidate is not an alias prior"
+        );
     }
 }

@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use crate::disambiguate::{MentionCandidates, MentionScores, Scorer};
 use crate::kb::{EntityIdx, Kb};
-use crate::retrieve::{normalize, Retriever};
+use crate::retrieve::{normalize, CandidateSource, Retriever};
 
-use super::gold::{GoldEntity, GoldSet, LabelCounts};
+use super::gold::{GoldEntity, GoldMention, GoldSet, LabelCounts};
 use super::metrics::{
     disambiguation, match_spans, recall_at, GoldSpan, GoldTarget, Outcome, Prf, Share,
 };
@@ -29,6 +29,7 @@ pub const RECALL_KS: [usize; 3] = [1, 5, 30];
 pub struct RecordCandidate {
     pub entity: String,
     pub prior: f32,
+    pub source: CandidateSource,
 }
 
 /// A scored gold mention with its retrieved candidates.
@@ -228,14 +229,24 @@ fn run_document(
 ) -> DocumentRun {
     let doc = &gold.documents[d];
 
-    let (mentions, given): (Vec<MentionRecord>, Vec<MentionCandidates>) = doc
-        .mentions
+    let scored: Vec<&GoldMention> = doc.mentions.iter().filter(|m| m.is_scored()).collect();
+    let mut given: Vec<MentionCandidates> = scored
         .iter()
-        .filter(|m| m.is_scored())
-        .map(|m| {
-            let candidates = retriever.candidates_for_key(&normalize(&m.surface));
+        .map(|m| MentionCandidates {
+            start: m.start,
+            end: m.end,
+            surface: m.surface.clone(),
+            candidates: retriever.candidates_for_key(&normalize(&m.surface)),
+        })
+        .collect();
+    MentionCandidates::add_context(retriever, &mut given);
+    let mentions: Vec<MentionRecord> = scored
+        .iter()
+        .zip(&given)
+        .map(|(m, g)| {
+            let candidates = &g.candidates;
             let gold_idx = m.entity.qid().and_then(|q| kb.entity_idx(q));
-            let record = MentionRecord {
+            MentionRecord {
                 document: d,
                 doc_id: doc.id.clone(),
                 label: m.label,
@@ -252,19 +263,13 @@ fn run_document(
                     .map(|c| RecordCandidate {
                         entity: kb.entity(c.entity).id.clone(),
                         prior: c.prior,
+                        source: c.source,
                     })
                     .collect(),
                 candidate_idx: candidates.iter().map(|c| c.entity).collect(),
-            };
-            let given = MentionCandidates {
-                start: m.start,
-                end: m.end,
-                surface: m.surface.clone(),
-                candidates,
-            };
-            (record, given)
+            }
         })
-        .unzip();
+        .collect();
     let detected = MentionCandidates::detect(retriever, &doc.text);
     let gold_spans: Vec<GoldSpan> = doc
         .mentions

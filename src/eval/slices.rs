@@ -260,6 +260,7 @@ mod tests {
                 .map(|c| RecordCandidate {
                     entity: format!("E{c}"),
                     prior: 0.5,
+                    source: crate::retrieve::CandidateSource::Exact,
                 })
                 .collect(),
             gold_rank: idx.map(|_| 0),

@@ -69,7 +69,7 @@ impl Linker<'_> {
             return MentionCandidates::detect(self.retriever, &doc.text);
         };
         let chars: Vec<char> = doc.text.chars().collect();
-        spans
+        let mut mentions: Vec<MentionCandidates> = spans
             .iter()
             .map(|s| {
                 let text: String = chars[s.start..s.end].iter().collect();
@@ -80,7 +80,9 @@ impl Linker<'_> {
                     surface: text,
                 }
             })
-            .collect()
+            .collect();
+        MentionCandidates::add_context(self.retriever, &mut mentions);
+        mentions
     }
 
     pub fn link(&self, doc: &InputDocument) -> LinkedDocument {

@@ -25,6 +25,8 @@ const MIN_SIMILARITY: f32 = 0.5;
 pub enum CandidateSource {
     Exact,
     Fuzzy,
+    /// A partial name the document's other mentions point to (see [`super::document`]).
+    Context,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -8,6 +8,7 @@ mod alias_table;
 mod cache;
 mod candidates;
 mod common_words;
+mod document;
 mod fuzzy;
 mod mentions;
 mod normalize;
@@ -19,12 +20,13 @@ pub use alias_table::{AliasCandidate, AliasTable, DEFAULT_TOP_K, MAX_ALIAS_TOKEN
 pub use cache::{CandidateCache, DEFAULT_CACHE_KEYS};
 pub use candidates::{alias_similarity, Candidate, CandidateSource};
 pub use common_words::CommonWords;
+pub use document::{NameWords, RelationAdjacency, CONTEXT_SHARE};
 pub use fuzzy::{FuzzyError, FuzzyHit, FuzzyIndex};
 pub use mentions::{DetectedMention, MentionDetector};
 pub use normalize::normalize;
 pub use tokens::{char_to_byte, tokenize, Token};
 
-use crate::kb::Kb;
+use crate::kb::{EntityIdx, Kb};
 
 /// Retrieval settings.
 #[derive(Debug, Clone)]
@@ -35,6 +37,9 @@ pub struct RetrieverOptions {
     pub fuzzy: bool,
     /// Where to cache the fuzzy index; `None` builds it in memory.
     pub fuzzy_cache: Option<PathBuf>,
+    /// Add the candidates a document's other mentions point to (default true; see
+    /// [`Retriever::add_context_candidates`]).
+    pub context: bool,
 }
 
 impl Default for RetrieverOptions {
@@ -43,6 +48,7 @@ impl Default for RetrieverOptions {
             top_k: DEFAULT_TOP_K,
             fuzzy: true,
             fuzzy_cache: None,
+            context: true,
         }
     }
 }
@@ -64,6 +70,12 @@ pub struct Retriever {
     pub common: CommonWords,
     pub fuzzy: Option<FuzzyIndex>,
     pub top_k: usize,
+    /// Which entities' names hold which words, for candidates from the document's context.
+    pub name_words: NameWords,
+    /// Relation neighbours per entity, for the same search.
+    pub adjacency: RelationAdjacency,
+    /// Whether [`Retriever::add_context_candidates`] adds anything.
+    pub context: bool,
     /// Recent candidate lists by normalized mention, shared by all linking threads.
     pub cache: CandidateCache,
 }
@@ -72,6 +84,8 @@ impl Retriever {
     pub fn build(kb: &Kb, options: &RetrieverOptions) -> Result<Self, FuzzyError> {
         let started = std::time::Instant::now();
         let table = AliasTable::build(kb, options.top_k);
+        let name_words = NameWords::build(&table);
+        let adjacency = RelationAdjacency::build(kb);
         let common =
             CommonWords::learn(kb.entities.iter().filter_map(|e| e.description.as_deref()));
         let fuzzy = if options.fuzzy {
@@ -93,6 +107,9 @@ impl Retriever {
             common,
             fuzzy,
             top_k: options.top_k,
+            name_words,
+            adjacency,
+            context: options.context,
             cache: CandidateCache::new(DEFAULT_CACHE_KEYS),
         })
     }
@@ -111,6 +128,28 @@ impl Retriever {
     pub fn candidates_for_key(&self, key: &str) -> Vec<Candidate> {
         self.cache
             .get_or_compute(key, || self.candidates_uncached(key))
+    }
+
+    /// Adds to each mention of one document the namesakes its neighbours in the text point to
+    /// (see [`document`]): `keys[i]` is mention `i`'s normalized surface, `lists[i]` its
+    /// candidates, and `known` entities known to be in the text.
+    pub fn add_context_candidates(
+        &self,
+        keys: &[&str],
+        lists: &mut [Vec<Candidate>],
+        known: &[EntityIdx],
+    ) {
+        if !self.context {
+            return;
+        }
+        document::add_context_candidates(
+            &self.adjacency,
+            &self.name_words,
+            keys,
+            lists,
+            known,
+            self.top_k,
+        );
     }
 
     /// [`Retriever::candidates_for_key`] without the memo, as latency measurements need it.

@@ -1,0 +1,370 @@
+//! Candidates from the rest of the document: a short name ("Steve", "Tiger", "Kennedy") is
+//! shared by hundreds of entities, and the alias table's top K for it, ranked by popularity,
+//! often misses the one meant. The other mentions of the document say which: "Steve" next to
+//! "Apple" is the Steve whose name contains the word and whom the KB links to Apple.
+//!
+//! For each mention, the anchors are the best few candidates of the other mentions within
+//! [`WINDOW`] mentions on each side (and any entity known to be in the text, such as the subject
+//! of an article). An entity whose names contain every word of the mention and that is an anchor
+//! itself ("Jobs" after "Steve Jobs") or that a relation joins to one becomes a candidate of
+//! source [`CandidateSource::Context`]. Such candidates
+//! share [`CONTEXT_SHARE`] of the prior by their support: the anchors' prior mass, averaged over
+//! the other mentions.
+
+use std::collections::HashMap;
+
+use crate::kb::{EntityIdx, Kb};
+
+use super::alias_table::AliasTable;
+use super::candidates::{Candidate, CandidateSource};
+
+/// Mentions on each side whose candidates anchor a mention.
+pub const WINDOW: usize = 8;
+/// Candidates of each other mention that count as anchors, best prior first.
+const ANCHORS_PER_MENTION: usize = 3;
+/// Anchors and namesakes with more edges than this are hubs ("United States"): linked to nearly
+/// every namesake, a hub says nothing about which one is meant, and its edges cost most to walk.
+const MAX_ANCHOR_DEGREE: usize = 2_000;
+/// Names sharing a word with more entities than this are too common to search this way.
+const MAX_POSTINGS: usize = 2_000;
+/// Context candidates added per mention at most, by support.
+const MAX_ADDED: usize = 4;
+/// Share of the prior the context candidates of a mention take together.
+pub const CONTEXT_SHARE: f32 = 0.2;
+/// Alias similarity given to a context candidate: a partial name, as
+/// [`super::alias_similarity`] scores one.
+const PARTIAL_SIMILARITY: f32 = 0.9;
+
+/// Each entity's neighbours over relation edges (either direction), sorted and deduplicated,
+/// in one flat array: walking a slice costs far less than walking the graph's edge lists, and
+/// the context search walks many.
+#[derive(Debug, Default)]
+pub struct RelationAdjacency {
+    offsets: Vec<u32>,
+    neighbours: Vec<EntityIdx>,
+}
+
+impl RelationAdjacency {
+    pub fn build(kb: &Kb) -> Self {
+        let n = kb.entities.len();
+        let mut pairs: Vec<(EntityIdx, EntityIdx)> = kb
+            .triples
+            .iter()
+            .filter(|t| t.head != t.tail)
+            .flat_map(|t| [(t.head, t.tail), (t.tail, t.head)])
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut offsets = vec![0u32; n + 1];
+        for &(a, _) in &pairs {
+            offsets[a as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        RelationAdjacency {
+            offsets,
+            neighbours: pairs.into_iter().map(|p| p.1).collect(),
+        }
+    }
+
+    /// The entity's neighbours, sorted.
+    pub fn of(&self, entity: EntityIdx) -> &[EntityIdx] {
+        let e = entity as usize;
+        match (self.offsets.get(e), self.offsets.get(e + 1)) {
+            (Some(&a), Some(&b)) => &self.neighbours[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+/// Word → the entities with a name (label, alias, title) containing it.
+#[derive(Debug, Default)]
+pub struct NameWords {
+    postings: HashMap<String, Vec<EntityIdx>>,
+}
+
+impl NameWords {
+    /// Indexes every word of every alias in the table.
+    pub fn build(table: &AliasTable) -> Self {
+        let mut postings: HashMap<String, Vec<EntityIdx>> = HashMap::new();
+        for (key, candidates) in table.iter() {
+            for word in key.split(' ').filter(|w| !w.is_empty()) {
+                let list = postings.entry(word.to_string()).or_default();
+                list.extend(candidates.iter().map(|c| c.entity));
+            }
+        }
+        for list in postings.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
+        NameWords { postings }
+    }
+
+    /// Entities whose names hold every word of the normalized `key`, or `None` when a word is
+    /// unknown or all its words are too common to search.
+    pub fn containing_all(&self, key: &str) -> Option<Vec<EntityIdx>> {
+        let mut lists: Vec<&Vec<EntityIdx>> = key
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(|w| self.postings.get(w))
+            .collect::<Option<_>>()?;
+        lists.sort_by_key(|l| l.len());
+        let (first, rest) = lists.split_first()?;
+        if first.len() > MAX_POSTINGS {
+            return None;
+        }
+        Some(
+            first
+                .iter()
+                .copied()
+                .filter(|e| rest.iter().all(|l| l.binary_search(e).is_ok()))
+                .collect(),
+        )
+    }
+}
+
+/// Adds context candidates to every mention of one document. `keys[i]` is mention `i`'s
+/// normalized surface and `lists[i]` its candidates, best prior first, as retrieval ranked
+/// them; `known` are entities known to be in the text, which anchor every mention at full
+/// mass. Lists stay sorted by prior and at most `top_k` long.
+pub fn add_context_candidates(
+    adjacency: &RelationAdjacency,
+    words: &NameWords,
+    keys: &[&str],
+    lists: &mut [Vec<Candidate>],
+    known: &[EntityIdx],
+    top_k: usize,
+) {
+    // anchor entity → (mention it came from, its share of that mention's top prior mass);
+    // known entities come from no mention (usize::MAX) and count for all
+    let mut anchors: HashMap<EntityIdx, Vec<(usize, f32)>> = HashMap::new();
+    for &e in known {
+        anchors.entry(e).or_default().push((usize::MAX, 1.0));
+    }
+    for (j, list) in lists.iter().enumerate() {
+        let top = &list[..list.len().min(ANCHORS_PER_MENTION)];
+        let mass: f32 = top.iter().map(|c| c.prior).sum();
+        if mass <= 0.0 {
+            continue;
+        }
+        for c in top
+            .iter()
+            .filter(|c| adjacency.of(c.entity).len() <= MAX_ANCHOR_DEGREE)
+        {
+            anchors
+                .entry(c.entity)
+                .or_default()
+                .push((j, c.prior / mass));
+        }
+    }
+    if anchors.is_empty() {
+        return;
+    }
+
+    // Each named entity's own relations are walked, not the anchors': a namesake has far fewer
+    // than the places and organisations that anchor it.
+    let additions: Vec<Vec<(EntityIdx, f32)>> = (0..lists.len())
+        .map(|i| {
+            let lo = i.saturating_sub(WINDOW);
+            let hi = (i + WINDOW + 1).min(lists.len());
+            let others = (lo..hi).filter(|&j| j != i && !lists[j].is_empty()).count() + known.len();
+            if others == 0 {
+                return Vec::new();
+            }
+            let Some(named) = words.containing_all(keys[i]) else {
+                return Vec::new();
+            };
+            let counts = |j: usize| j == usize::MAX || (j != i && (lo..hi).contains(&j));
+            let mut own: Vec<EntityIdx> = lists[i].iter().map(|c| c.entity).collect();
+            own.sort_unstable();
+            let mut found: Vec<(EntityIdx, f32)> = named
+                .into_iter()
+                .filter(|e| own.binary_search(e).is_err())
+                .filter_map(|e| {
+                    let neighbours = adjacency.of(e);
+                    if neighbours.len() > MAX_ANCHOR_DEGREE {
+                        return None;
+                    }
+                    // the entity itself counts: "Jobs" after "Steve Jobs" is the same man
+                    let support: f32 = neighbours
+                        .iter()
+                        .chain(std::iter::once(&e))
+                        .filter_map(|n| anchors.get(n))
+                        .flatten()
+                        .filter(|&&(j, _)| counts(j))
+                        .map(|&(_, mass)| mass)
+                        .sum();
+                    (support > 0.0).then(|| (e, support / others as f32))
+                })
+                .collect();
+            found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            found.truncate(MAX_ADDED);
+            found
+        })
+        .collect();
+
+    for (list, found) in lists.iter_mut().zip(additions) {
+        if found.is_empty() {
+            continue;
+        }
+        let total: f32 = found.iter().map(|f| f.1).sum();
+        let share = if list.is_empty() { 1.0 } else { CONTEXT_SHARE };
+        list.iter_mut().for_each(|c| c.prior *= 1.0 - share);
+        list.extend(found.into_iter().map(|(entity, support)| Candidate {
+            entity,
+            prior: share * support / total,
+            source: CandidateSource::Context,
+            similarity: PARTIAL_SIMILARITY,
+        }));
+        list.sort_by(|a, b| b.prior.total_cmp(&a.prior).then(a.entity.cmp(&b.entity)));
+        list.truncate(top_k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kb::{KbBuilder, Manifest};
+    use crate::retrieve::normalize;
+
+    #[test]
+    fn a_first_name_next_to_a_linked_entity_gains_that_namesake() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [
+            ("Q1", "Steve Jobs"),
+            ("Q2", "Steve Martin"),
+            ("Q3", "Apple Inc."),
+            ("Q4", "Steve"),
+        ] {
+            b.label(id, label);
+        }
+        b.relation_label("P112", "founded by");
+        b.triple("Q3", "P112", "Q1");
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, 30);
+        let words = NameWords::build(&table);
+        let keys = ["steve", "apple inc"];
+        let mut lists: Vec<Vec<Candidate>> = keys
+            .iter()
+            .map(|k| {
+                table
+                    .get_normalized(k)
+                    .unwrap()
+                    .iter()
+                    .map(|c| Candidate {
+                        entity: c.entity,
+                        prior: c.prior,
+                        source: CandidateSource::Exact,
+                        similarity: 1.0,
+                    })
+                    .collect()
+            })
+            .collect();
+        add_context_candidates(
+            &RelationAdjacency::build(&kb),
+            &words,
+            &keys,
+            &mut lists,
+            &[],
+            30,
+        );
+        let jobs = kb.entity_idx("Q1").unwrap();
+        let martin = kb.entity_idx("Q2").unwrap();
+        let added: Vec<&Candidate> = lists[0]
+            .iter()
+            .filter(|c| c.source == CandidateSource::Context)
+            .collect();
+        assert_eq!(
+            added.len(),
+            1,
+            "only the Steve linked to Apple: {:?}",
+            lists[0]
+        );
+        assert_eq!(added[0].entity, jobs);
+        assert!((added[0].prior - CONTEXT_SHARE).abs() < 1e-6);
+        assert!(!lists[0].iter().any(|c| c.entity == martin));
+        let total: f32 = lists[0].iter().map(|c| c.prior).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-5,
+            "priors still sum to one: {total}"
+        );
+        assert!(
+            lists[1].iter().all(|c| c.source == CandidateSource::Exact),
+            "the full name needs nothing: {:?}",
+            lists[1]
+        );
+        assert_eq!(normalize("Steve"), "steve");
+    }
+
+    #[test]
+    fn a_surname_after_the_full_name_is_the_same_person() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [("Q1", "Steve Jobs"), ("Q2", "Jobs")] {
+            b.label(id, label);
+        }
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, 30);
+        let words = NameWords::build(&table);
+        let exact = |key: &str| -> Vec<Candidate> {
+            table
+                .get_normalized(key)
+                .unwrap()
+                .iter()
+                .map(|c| Candidate {
+                    entity: c.entity,
+                    prior: c.prior,
+                    source: CandidateSource::Exact,
+                    similarity: 1.0,
+                })
+                .collect()
+        };
+        let mut lists = vec![exact("steve jobs"), exact("jobs")];
+        let keys = ["steve jobs", "jobs"];
+        add_context_candidates(
+            &RelationAdjacency::build(&kb),
+            &words,
+            &keys,
+            &mut lists,
+            &[],
+            30,
+        );
+        let jobs = kb.entity_idx("Q1").unwrap();
+        assert!(
+            lists[1]
+                .iter()
+                .any(|c| c.entity == jobs && c.source == CandidateSource::Context),
+            "{:?}",
+            lists[1]
+        );
+    }
+
+    #[test]
+    fn a_known_subject_anchors_a_lone_mention() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [("Q1", "Tiger Woods"), ("Q2", "Elin Nordegren")] {
+            b.label(id, label);
+        }
+        b.relation_label("P26", "spouse");
+        b.triple("Q2", "P26", "Q1");
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, 30);
+        let words = NameWords::build(&table);
+        let mut lists = vec![Vec::new()];
+        let elin = kb.entity_idx("Q2").unwrap();
+        add_context_candidates(
+            &RelationAdjacency::build(&kb),
+            &words,
+            &["tiger"],
+            &mut lists,
+            &[elin],
+            30,
+        );
+        assert_eq!(lists[0].len(), 1);
+        assert_eq!(lists[0][0].entity, kb.entity_idx("Q1").unwrap());
+        assert_eq!(
+            lists[0][0].prior, 1.0,
+            "with nothing else found it takes all the mass"
+        );
+    }
+}
