@@ -43,6 +43,10 @@ pub struct TrainArgs {
     /// Read at most this many extracts.
     #[arg(long)]
     max_extracts: Option<usize>,
+    /// Share of verbalized mentions written with a name retrieval ranks their entity low for,
+    /// so that training holds mentions the prior gets wrong.
+    #[arg(long, default_value_t = WeakOptions::default().hard_names)]
+    hard_names: f32,
     /// Share of sentences held out to measure each epoch.
     #[arg(long, default_value_t = 0.05)]
     holdout: f32,
@@ -59,6 +63,10 @@ pub struct TrainArgs {
     /// context and the KB.
     #[arg(long, default_value_t = TrainOptions::default().prior_dropout)]
     prior_dropout: f32,
+    /// Share of training mentions shown without their KG evidence, so the full model does not
+    /// lean on the KB where the text has the answer.
+    #[arg(long, default_value_t = TrainOptions::default().kg_dropout)]
+    kg_dropout: f32,
     /// Times a mention whose gold is not the prior's choice is seen per epoch.
     #[arg(long, default_value_t = TrainOptions::default().hard_repeats)]
     hard_repeats: usize,
@@ -128,6 +136,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         max_extracts: args.max_extracts,
         max_examples: args.max_examples,
         holdout: args.holdout,
+        hard_names: args.hard_names,
         seed: args.seed,
         ..WeakOptions::default()
     };
@@ -151,6 +160,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             lr: args.lr,
             seed: args.seed,
             prior_dropout: args.prior_dropout,
+            kg_dropout: args.kg_dropout,
             hard_repeats: args.hard_repeats,
             ..TrainOptions::default()
         },

@@ -38,6 +38,10 @@ pub struct WeakLabelsArgs {
     mask_rate: f32,
     #[arg(long, default_value = weak::MASK_TOKEN)]
     mask_token: String,
+    /// Share of verbalized mentions written with a name retrieval ranks their entity low for
+    /// (an alias, or in triples a word of the label the other entity points to).
+    #[arg(long, default_value_t = WeakOptions::default().hard_names)]
+    hard_names: f32,
     /// Share of sentences held out for validation.
     #[arg(long, default_value_t = WeakOptions::default().holdout)]
     holdout: f32,
@@ -66,6 +70,7 @@ pub fn run(args: WeakLabelsArgs) -> Result<()> {
         description_share: args.description_share,
         mask_rate: args.mask_rate,
         mask_token: args.mask_token,
+        hard_names: args.hard_names,
         holdout: args.holdout,
         seed: args.seed,
         dominance: args.dominance,

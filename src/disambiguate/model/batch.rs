@@ -57,6 +57,30 @@ pub struct Batch {
     pub width: usize,
 }
 
+impl Batch {
+    /// Zeroes the KG evidence (embedding rows, coherence, "has an embedding") of the mentions
+    /// flagged in `hidden`, as if the model read no KG for them.
+    pub fn hide_kg(&mut self, hidden: &[bool]) -> Result<()> {
+        let device = self.kg.device().clone();
+        let b = hidden.len();
+        let keep: Vec<f32> = hidden.iter().map(|&h| if h { 0.0 } else { 1.0 }).collect();
+        let keep = Tensor::from_vec(keep, (b, 1, 1), &device)?;
+        self.kg = self.kg.broadcast_mul(&keep)?;
+        let columns: Vec<f32> = (0..SCALARS)
+            .map(|i| if KG_SCALARS.contains(&i) { 0.0 } else { 1.0 })
+            .collect();
+        let kg_columns = Tensor::from_vec(columns, (1, 1, SCALARS), &device)?;
+        // per mention: all ones when kept, the non-KG columns when hidden
+        let factor = kg_columns.broadcast_add(&keep)?.clamp(0f32, 1f32)?;
+        self.scalars = self.scalars.broadcast_mul(&factor)?;
+        Ok(())
+    }
+}
+
+/// Positions in [`BatchInputs::scalars`] of the KG scalars: coherence and "has a KG
+/// embedding".
+const KG_SCALARS: [usize; 2] = [4, 5];
+
 /// What a batch reads besides the mentions.
 pub struct BatchInputs<'a> {
     pub kb: &'a Kb,
@@ -141,6 +165,7 @@ impl BatchInputs<'_> {
             c.similarity,
             f32::from(u8::from(c.exact)),
             (1.0 + degree).ln() / 8.0,
+            // KG_SCALARS: these two
             if kg_on { c.coherence } else { 0.0 },
             if kg_on && self.kg.has(c.entity) {
                 1.0
@@ -174,6 +199,33 @@ fn nil_features(candidates: &[CandidateFeatures]) -> [f32; NIL_FEATURES] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_mentions_lose_only_their_kg_evidence() {
+        let dev = Device::Cpu;
+        let ones = |dims: &[usize]| Tensor::ones(dims, candle_core::DType::F32, &dev).unwrap();
+        let mut batch = Batch {
+            context: ones(&[2, 4]),
+            entity_text: ones(&[2, 3, 2]),
+            kg: ones(&[2, 3, 5]),
+            scalars: ones(&[2, 3, SCALARS]),
+            mask: ones(&[2, 3]),
+            nil: ones(&[2, NIL_FEATURES]),
+            width: 3,
+        };
+        batch.hide_kg(&[false, true]).unwrap();
+        let kg: Vec<Vec<Vec<f32>>> = batch.kg.to_vec3().unwrap();
+        assert!(kg[0].iter().flatten().all(|&v| v == 1.0));
+        assert!(kg[1].iter().flatten().all(|&v| v == 0.0));
+        let scalars: Vec<Vec<Vec<f32>>> = batch.scalars.to_vec3().unwrap();
+        assert!(scalars[0].iter().flatten().all(|&v| v == 1.0));
+        for row in &scalars[1] {
+            for (i, &v) in row.iter().enumerate() {
+                let want = if KG_SCALARS.contains(&i) { 0.0 } else { 1.0 };
+                assert_eq!(v, want, "column {i}");
+            }
+        }
+    }
 
     #[test]
     fn nil_features_read_the_best_candidate() {

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::embed::Embeddings;
 use crate::encode::Encoder;
 use crate::kb::{EntityIdx, Kb};
-use crate::retrieve::Retriever;
+use crate::retrieve::{normalize, Candidate, Retriever};
 
 use super::batch::BatchInputs;
 use super::entity_text::EntityTextVectors;
@@ -105,8 +105,18 @@ fn featurize(
     for s in sentences {
         let mut spans = Vec::new();
         let mut cands = Vec::new();
-        for m in &s.mentions {
-            let mut c = candidate_features(&plan.retriever.candidates(&m.surface));
+        // the candidates linking would give: each mention's own, then those the sentence's
+        // other mentions point to
+        let keys: Vec<String> = s.mentions.iter().map(|m| normalize(&m.surface)).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut lists: Vec<Vec<Candidate>> = keys
+            .iter()
+            .map(|k| plan.retriever.candidates_for_key(k))
+            .collect();
+        plan.retriever
+            .add_context_candidates(&keys, &mut lists, &[]);
+        for (m, list) in s.mentions.iter().zip(lists) {
+            let mut c = candidate_features(&list);
             // Candidates past those a training step reads would only cost encoder time.
             if let Some(gold_at) = c.iter().position(|c| c.entity == m.gold) {
                 let keep = plan.options.max_candidates.max(gold_at + 1);

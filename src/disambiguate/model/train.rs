@@ -48,9 +48,16 @@ pub struct TrainOptions {
     /// to choose from the context and the KB where weak labels mostly agree with the prior
     /// (default 0.3).
     pub prior_dropout: f32,
-    /// Times a mention whose gold is not the prior's choice is seen per epoch (default 4): these
-    /// are the examples that teach more than the prior.
+    /// Times a mention whose gold is not the prior's choice is seen per epoch (default 1). With
+    /// hard names in the weak labels such mentions are common enough; repeating them more
+    /// teaches the model to overrule the prior more often than real text warrants.
     pub hard_repeats: usize,
+    /// Share of training mentions shown without their KG evidence (embeddings, coherence), in
+    /// a model that reads it (default 0.5). Weak labels were made with the KB's help, so KG
+    /// evidence fits them better than it fits real text; hiding it in part of the examples
+    /// keeps the model from leaning on it where the text has the answer.
+    #[serde(default)]
+    pub kg_dropout: f32,
     /// Seeds shuffling, NIL sampling and the initial weights (default 17).
     pub seed: u64,
 }
@@ -65,7 +72,8 @@ impl Default for TrainOptions {
             in_batch_negatives: 4,
             nil_rate: 0.1,
             prior_dropout: 0.3,
-            hard_repeats: 4,
+            hard_repeats: 1,
+            kg_dropout: 0.5,
             seed: 17,
         }
     }
@@ -214,7 +222,13 @@ pub fn train(
                 continue;
             }
             let mentions: Vec<&MentionFeatures> = views.iter().map(|v| &v.0).collect();
-            let batch = inputs.assemble(&mentions, &device)?;
+            let mut batch = inputs.assemble(&mentions, &device)?;
+            if inputs.signals.kg && options.kg_dropout > 0.0 {
+                let hidden: Vec<bool> = (0..views.len())
+                    .map(|_| rng.random::<f32>() < options.kg_dropout)
+                    .collect();
+                batch.hide_kg(&hidden)?;
+            }
             let nil_column = batch.width as u32;
             let targets: Vec<u32> = views
                 .iter()

@@ -21,6 +21,9 @@ pub enum Source {
 pub enum Rule {
     /// Known by construction: the subject of a description, the head or tail of a triple.
     Known,
+    /// Known by construction, and written with another of the entity's names, one retrieval
+    /// does not rank it first for (see `Generator::written_name`).
+    Renamed,
     /// The alias has one exact candidate, or one whose prior dominates the others.
     Unambiguous,
     /// The entity the text is about is among the exact candidates.
@@ -44,6 +47,7 @@ impl Rule {
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::Known => "known",
+            Rule::Renamed => "renamed",
             Rule::Unambiguous => "unambiguous",
             Rule::Subject => "subject",
             Rule::Kg => "kg",

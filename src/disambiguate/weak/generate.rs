@@ -2,12 +2,19 @@
 //! entities known by construction, extract sentences labelled by the rules of [`super::label`].
 //!
 //! A mention known by construction is kept only when retrieval proposes its gold for the
-//! surface: training on a candidate set the linker would never produce teaches nothing. Each
+//! surface: training on a candidate set the linker would never produce teaches nothing. In a
+//! share of the verbalized sentences the known entity is written with another of its names
+//! that retrieval ranks it low for ("Jordan" for Michael Jordan), or in triples with one word
+//! of its name that only the other entity of the sentence points to ("Steve" founded Apple):
+//! labels that agree with the prior teach the model only to follow the prior. Each
 //! kept mention records the retriever's full candidate list, fuzzy ones included, as the hard
 //! negatives the model will meet.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::kb::{EntityIdx, Kb, Triple};
 use crate::retrieve::{normalize, Candidate, Retriever};
@@ -85,7 +92,16 @@ pub struct Generator<'a> {
     labeller: Labeller,
     /// Candidates by normalized surface: names recur across triples and sentences.
     cache: RwLock<HashMap<String, Arc<Vec<Candidate>>>>,
+    /// Share of known mentions written with a hard name (see [`Generator::written_name`]).
+    pub hard_names: f32,
+    /// Seeds the choice of hard names.
+    pub seed: u64,
 }
+
+/// The Wikidata type of people.
+const HUMAN: &str = "Q5";
+/// A hard name must leave its entity within the candidates a model reads.
+const HARD_NAME_MAX_RANK: usize = 16;
 
 impl<'a> Generator<'a> {
     pub fn new(kb: &'a Kb, retriever: &'a Retriever, dominance: f32) -> Self {
@@ -96,7 +112,62 @@ impl<'a> Generator<'a> {
             retriever,
             labeller,
             cache: RwLock::default(),
+            hard_names: 0.0,
+            seed: 0,
         }
+    }
+
+    /// The name to write a known entity with: `None` for its label, or, in a `hard_names`
+    /// share of the draws (seeded by `salt`), another of its names for which retrieval ranks it
+    /// below the top: an alias, or (with `partial`, where another mention of the sentence can
+    /// point to it) the first or last word of its label.
+    fn written_name(&self, entity: EntityIdx, salt: u64, partial: bool) -> Option<String> {
+        let mut rng = StdRng::seed_from_u64(self.seed ^ (u64::from(entity) << 24) ^ salt);
+        if self.hard_names <= 0.0 || rng.random::<f32>() >= self.hard_names {
+            return None;
+        }
+        let label = self.kb.entity(entity).label.as_deref()?;
+        let label_key = normalize(label);
+        let mut names: Vec<&str> = self
+            .kb
+            .aliases_of(entity)
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect();
+        let words: Vec<&str> = label.split(' ').collect();
+        // People are called by one of their names ("Steve", "Jobs"); an award or a city is not
+        // called by one word of its label.
+        let human = self.kb.entity_idx(HUMAN);
+        let person = human.is_some_and(|h| self.kb.types_of(entity).any(|t| t == h));
+        if partial && person && words.len() >= 2 {
+            names.extend(
+                [words[0], words[words.len() - 1]]
+                    .into_iter()
+                    .filter(|w| w.chars().count() >= 3 && !w.ends_with('.'))
+                    .filter(|w| w.chars().next().is_some_and(char::is_uppercase)),
+            );
+        }
+        let mut hard: Vec<&str> = names
+            .into_iter()
+            .filter(|name| {
+                let key = normalize(name);
+                if key.is_empty() || key == label_key || self.retriever.common.is_common(&key) {
+                    return false;
+                }
+                let candidates = self.candidates(&key);
+                match candidates.iter().position(|c| c.entity == entity) {
+                    Some(rank) => rank > 0 && rank < HARD_NAME_MAX_RANK,
+                    // only a word of the label reaches here unseen; context must find it
+                    None => partial && label.split(' ').any(|w| w == *name),
+                }
+            })
+            .collect();
+        hard.sort_unstable();
+        hard.dedup();
+        if hard.is_empty() {
+            return None;
+        }
+        Some(hard[rng.random_range(0..hard.len())].to_string())
     }
 
     fn candidates(&self, key: &str) -> Arc<Vec<Candidate>> {
@@ -142,10 +213,11 @@ impl<'a> Generator<'a> {
     pub fn description(&self, entity: EntityIdx) -> (Option<Sentence>, Tally) {
         let mut tally = Tally::default();
         let e = self.kb.entity(entity);
-        let (Some(name), Some(desc)) = (e.label.as_deref(), e.description.as_deref()) else {
+        let (Some(label), Some(desc)) = (e.label.as_deref(), e.description.as_deref()) else {
             return (None, tally);
         };
-        let Some(v) = description_sentence(name, desc) else {
+        let written = self.written_name(entity, 0xDE5C, false);
+        let Some(v) = description_sentence(written.as_deref().unwrap_or(label), desc) else {
             return (None, tally);
         };
         tally.sentences_seen += 1;
@@ -184,12 +256,34 @@ impl<'a> Generator<'a> {
             return (None, tally);
         }
         let rel = self.kb.relation(t.relation);
-        let v = triple_sentence(h, &relation_phrase(&rel.id, rel.label.as_deref()), tl);
+        let relation = u64::from(t.relation) << 40;
+        let head_name = self.written_name(t.head, relation ^ u64::from(t.tail), true);
+        let tail_name = self.written_name(t.tail, relation ^ u64::from(t.head) ^ 1 << 63, true);
+        let v = triple_sentence(
+            head_name.as_deref().unwrap_or(h),
+            &relation_phrase(&rel.id, rel.label.as_deref()),
+            tail_name.as_deref().unwrap_or(tl),
+        );
         tally.sentences_seen += 1;
         let second = v.second.expect("triples have a tail span");
-        let mentions: Vec<LabelledMention> = [(v.first, t.head), (second, t.tail)]
+        let spans = [(v.first, t.head), (second, t.tail)];
+        let surfaces: Vec<String> = spans
+            .iter()
+            .map(|&((start, end), _)| v.text.chars().skip(start).take(end - start).collect())
+            .collect();
+        let keys: Vec<String> = surfaces.iter().map(|s| normalize(s)).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut lists: Vec<Vec<Candidate>> =
+            keys.iter().map(|k| self.candidates(k).to_vec()).collect();
+        // a partial name is found through the other entity, as linking would find it
+        self.retriever
+            .add_context_candidates(&keys, &mut lists, &[]);
+        let mentions: Vec<LabelledMention> = spans
             .into_iter()
-            .filter_map(|(span, gold)| self.known(&v.text, span, gold, Source::Triple, &mut tally))
+            .zip(lists)
+            .filter_map(|((span, gold), candidates)| {
+                self.keep_known(span, &v.text, gold, &candidates, Source::Triple, &mut tally)
+            })
             .collect();
         let sentence = (!mentions.is_empty()).then(|| Sentence {
             doc: format!("{}|{}|{}", head.id, rel.id, tail.id),
@@ -204,26 +298,46 @@ impl<'a> Generator<'a> {
     fn known(
         &self,
         text: &str,
-        (start, end): (usize, usize),
+        span: (usize, usize),
         gold: EntityIdx,
+        source: Source,
+        tally: &mut Tally,
+    ) -> Option<LabelledMention> {
+        let surface: String = text.chars().skip(span.0).take(span.1 - span.0).collect();
+        let candidates = self.candidates(&normalize(&surface));
+        self.keep_known(span, text, gold, &candidates, source, tally)
+    }
+
+    /// [`Generator::known`] over candidates already retrieved; a gold written with another
+    /// name than its label is [`Rule::Renamed`].
+    fn keep_known(
+        &self,
+        (start, end): (usize, usize),
+        text: &str,
+        gold: EntityIdx,
+        candidates: &[Candidate],
         source: Source,
         tally: &mut Tally,
     ) -> Option<LabelledMention> {
         tally.mentions_seen += 1;
         let surface: String = text.chars().skip(start).take(end - start).collect();
-        let candidates = self.candidates(&normalize(&surface));
+        let rule = if self.kb.entity(gold).label.as_deref() == Some(surface.as_str()) {
+            Rule::Known
+        } else {
+            Rule::Renamed
+        };
         if !candidates.iter().any(|c| c.entity == gold) {
             tally.rejected_gold_not_candidate += 1;
             return None;
         }
-        tally.count(source, Decision::Labelled(gold, Rule::Known));
+        tally.count(source, Decision::Labelled(gold, rule));
         Some(LabelledMention {
             start,
             end,
             surface,
             gold,
-            rule: Rule::Known,
-            candidates: record(&candidates),
+            rule,
+            candidates: record(candidates),
         })
     }
 
@@ -318,7 +432,66 @@ fn record(candidates: &[Candidate]) -> Vec<WeakCandidate> {
 
 #[cfg(test)]
 mod tests {
-    use super::part_of_longer_name;
+    use super::super::label::DEFAULT_DOMINANCE;
+    use super::*;
+    use crate::kb::{KbBuilder, Manifest};
+    use crate::retrieve::{CandidateSource, RetrieverOptions};
+
+    #[test]
+    fn a_founder_is_written_by_one_of_his_names_and_found_through_the_company() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [
+            ("Q1", "Steve Jobs"),
+            ("Q2", "Steve Martin"),
+            ("Q3", "Apple Inc."),
+            ("Q4", "Steve"),
+            ("Q5", "human"),
+        ] {
+            b.label(id, label);
+        }
+        for person in ["Q1", "Q2"] {
+            b.entity_type(person, "Q5");
+        }
+        b.relation_label("P112", "founded by");
+        b.triple("Q3", "P112", "Q1");
+        let kb = b.finish(Manifest::default());
+        let retriever = Retriever::build(
+            &kb,
+            &RetrieverOptions {
+                fuzzy: false,
+                ..RetrieverOptions::default()
+            },
+        )
+        .unwrap();
+        let jobs = kb.entity_idx("Q1").unwrap();
+        let triple = kb.triples[0];
+
+        let plain = Generator::new(&kb, &retriever, DEFAULT_DOMINANCE);
+        let (sentence, _) = plain.triple(&triple);
+        let tail = &sentence.unwrap().mentions[1];
+        assert_eq!(
+            (tail.surface.as_str(), tail.rule),
+            ("Steve Jobs", Rule::Known)
+        );
+
+        let mut hard = Generator::new(&kb, &retriever, DEFAULT_DOMINANCE);
+        hard.hard_names = 1.0;
+        let (sentence, tally) = hard.triple(&triple);
+        let sentence = sentence.unwrap();
+        let tail = &sentence.mentions[1];
+        assert!(
+            ["Steve", "Jobs"].contains(&tail.surface.as_str()),
+            "{}",
+            sentence.text
+        );
+        assert_eq!((tail.gold, tail.rule), (jobs, Rule::Renamed));
+        assert!(tail.candidates.iter().any(|c| c.entity == jobs));
+        assert_eq!(tally.labelled.get("triple-renamed"), Some(&1));
+        // Apple is written by its label: it has no other name
+        assert_eq!(sentence.mentions[0].rule, Rule::Known);
+        let steve = retriever.candidates("Steve");
+        assert!(steve.iter().all(|c| c.source != CandidateSource::Context));
+    }
 
     fn check(text: &str, word: &str) -> bool {
         let chars: Vec<char> = text.chars().collect();

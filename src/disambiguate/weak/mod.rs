@@ -69,6 +69,9 @@ pub struct WeakOptions {
     pub description_share: f32,
     /// Share of mentions whose words are replaced by the mask token (default 0.3).
     pub mask_rate: f32,
+    /// Share of verbalized mentions written with a name retrieval does not rank their entity
+    /// first for, when the entity has one (default 0.5).
+    pub hard_names: f32,
     pub mask_token: String,
     /// Share of sentences held out for validation (default 0.05).
     pub holdout: f32,
@@ -88,6 +91,7 @@ impl Default for WeakOptions {
             max_per_entity: 100,
             description_share: 0.35,
             mask_rate: 0.3,
+            hard_names: 0.5,
             mask_token: MASK_TOKEN.to_string(),
             holdout: 0.05,
             seed: 42,
@@ -110,6 +114,7 @@ impl WeakOptions {
             }
         };
         share("mask_rate", self.mask_rate)?;
+        share("hard_names", self.hard_names)?;
         share("holdout", self.holdout)?;
         share("description_share", self.description_share)?;
         share("dominance", self.dominance)
@@ -130,7 +135,9 @@ pub struct WeakData {
 pub fn build(kb: &Kb, retriever: &Retriever, options: &WeakOptions) -> Result<WeakData, WeakError> {
     options.check()?;
     let started = Instant::now();
-    let generator = Generator::new(kb, retriever, options.dominance);
+    let mut generator = Generator::new(kb, retriever, options.dominance);
+    generator.hard_names = options.hard_names;
+    generator.seed = options.seed;
     let mut rng = StdRng::seed_from_u64(options.seed);
     let mut budget = Budget::new(options.max_examples, options.max_per_entity);
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
