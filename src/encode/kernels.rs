@@ -156,20 +156,35 @@ unsafe fn softmax_row_avx2(row: &mut [f32], bias: &[f32]) {
 
 #[inline(always)]
 fn softmax_row_any(row: &mut [f32], bias: &[f32]) {
-    let mut max = f32::MIN;
     for (x, b) in row.iter_mut().zip(bias) {
         *x += b;
-        max = max.max(*x);
     }
-    let mut sum = 0.0;
+    let max = lanes(row, f32::MIN, |a, b| if a > b { a } else { b });
     for x in row.iter_mut() {
         *x = exp(*x - max);
-        sum += *x;
     }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / lanes(row, 0.0, |a, b| a + b);
     for x in row.iter_mut() {
         *x *= inv;
     }
+}
+
+/// Folds `xs` with `f` over 16 independent lanes, then the lanes together: a float reduction
+/// the compiler may vectorize, which a single running value (one long dependency chain that
+/// must keep its order) is not.
+#[inline(always)]
+fn lanes(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    const LANES: usize = 16;
+    let mut acc = [init; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (a, &x) in acc.iter_mut().zip(chunk) {
+            *a = f(*a, x);
+        }
+    }
+    let folded = acc.iter().fold(init, |a, &x| f(a, x));
+    tail.iter().fold(folded, |a, &x| f(a, x))
 }
 
 /// Adds a `(width)` bias to every row of a contiguous `(rows, width)` tensor and applies the
