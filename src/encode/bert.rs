@@ -13,7 +13,7 @@ use candle_core::{DType, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use super::kernels::{BiasGelu, PackedAttention, MASKED_BIAS};
+use super::kernels::{Dense, Gelu, PackedAttention, MASKED_BIAS};
 
 /// A loaded BERT encoder (embeddings and transformer layers; no pooler, no heads).
 pub struct Bert {
@@ -191,34 +191,66 @@ impl Layer {
         texts: usize,
         len: usize,
     ) -> candle_core::Result<Tensor> {
+        if model.fused {
+            return self.forward_fused(xs, bias, model, texts, len);
+        }
         let qkv = self.qkv.forward(xs)?;
-        let context = if model.fused {
-            let op = PackedAttention {
-                batch: texts,
-                len,
-                heads: model.heads,
-                head_dim: model.head_dim,
-            };
-            qkv.apply_op2_no_bwd(bias, &op)?
-        } else {
-            attention_ops(&qkv, bias, model.heads, texts, len)?
-        };
+        let context = attention_ops(&qkv, bias, model.heads, texts, len)?;
         let attended = self
             .attention_norm
             .forward(&(self.attention_out.forward(&context)? + xs)?)?;
 
-        let up = attended.matmul(&self.up_weight.t()?)?;
-        let up = match (model.act, model.fused) {
-            (HiddenAct::Gelu, true) => {
-                up.inplace_op2(&self.up_bias, &BiasGelu)?;
-                up
-            }
-            (HiddenAct::Gelu, false) => up.broadcast_add(&self.up_bias)?.gelu_erf()?,
-            (HiddenAct::GeluApproximate, _) => up.broadcast_add(&self.up_bias)?.gelu()?,
-            (HiddenAct::Relu, _) => up.broadcast_add(&self.up_bias)?.relu()?,
+        let up = attended
+            .matmul(&self.up_weight.t()?)?
+            .broadcast_add(&self.up_bias)?;
+        let up = match model.act {
+            HiddenAct::Gelu => up.gelu_erf()?,
+            HiddenAct::GeluApproximate => up.gelu()?,
+            HiddenAct::Relu => up.relu()?,
         };
         self.output_norm
             .forward(&(self.down.forward(&up)? + attended)?)
+    }
+
+    /// [`Layer::forward`] through the CPU kernels: each product accumulates onto its bias and
+    /// residual, attention runs per (text, head) in cache, GELU in place.
+    fn forward_fused(
+        &self,
+        xs: &Tensor,
+        bias: &Tensor,
+        model: &Bert,
+        texts: usize,
+        len: usize,
+    ) -> candle_core::Result<Tensor> {
+        let dense =
+            |x: &Tensor, l: &Linear, init: &Tensor| x.apply_op3_no_bwd(l.weight(), init, &Dense);
+        let bias_of = |l: &Linear| l.bias().cloned().expect("loaded with a bias");
+
+        let qkv = dense(xs, &self.qkv, &bias_of(&self.qkv))?;
+        let op = PackedAttention {
+            batch: texts,
+            len,
+            heads: model.heads,
+            head_dim: model.head_dim,
+        };
+        let context = qkv.apply_op2_no_bwd(bias, &op)?;
+        let residual = xs.broadcast_add(&bias_of(&self.attention_out))?;
+        let attended =
+            self.attention_norm
+                .forward(&dense(&context, &self.attention_out, &residual)?)?;
+
+        let up = attended.apply_op3_no_bwd(&self.up_weight, &self.up_bias, &Dense)?;
+        let up = match model.act {
+            HiddenAct::Gelu => {
+                up.inplace_op1(&Gelu)?;
+                up
+            }
+            HiddenAct::GeluApproximate => up.gelu()?,
+            HiddenAct::Relu => up.relu()?,
+        };
+        let residual = attended.broadcast_add(&bias_of(&self.down))?;
+        self.output_norm
+            .forward(&dense(&up, &self.down, &residual)?)
     }
 }
 
