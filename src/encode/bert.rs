@@ -6,8 +6,8 @@
 //! `(texts · tokens, hidden)` matrix, projects queries, keys and values with a single matrix
 //! product per layer (their weights are stacked at load time, with the `1/√head_dim` score
 //! scale folded into the query rows), turns the padding mask into an additive bias once per
-//! batch, and uses candle's fused layer norm. On the CPU, attention and the feed-forward
-//! activation run as fused kernels ([`super::kernels`]); on other devices as candle ops.
+//! batch, and uses candle's fused layer norm. On the CPU, attention, the linear layers and GELU
+//! run as fused kernels ([`super::kernels`]); on other devices as candle ops.
 
 use candle_core::{DType, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
@@ -38,9 +38,7 @@ struct Layer {
     qkv: Linear,
     attention_out: Linear,
     attention_norm: Norm,
-    /// The feed-forward expansion, kept as weight and bias so the bias can go in with GELU.
-    up_weight: Tensor,
-    up_bias: Tensor,
+    up: Linear,
     down: Linear,
     output_norm: Norm,
 }
@@ -169,13 +167,11 @@ impl Layer {
             Tensor::cat(&[&q.0, &k.0, &v.0], 0)?,
             Some(Tensor::cat(&[&q.1, &k.1, &v.1], 0)?),
         );
-        let up = linear(vb.pp("intermediate.dense"), inter, h)?;
         Ok(Layer {
             qkv,
             attention_out: linear(vb.pp("attention.output.dense"), h, h)?,
             attention_norm: Norm::load(vb.pp("attention.output.LayerNorm"), h, eps)?,
-            up_weight: up.weight().clone(),
-            up_bias: up.bias().expect("loaded with a bias").clone(),
+            up: linear(vb.pp("intermediate.dense"), inter, h)?,
             down: linear(vb.pp("output.dense"), h, inter)?,
             output_norm: Norm::load(vb.pp("output.LayerNorm"), h, eps)?,
         })
@@ -200,9 +196,7 @@ impl Layer {
             .attention_norm
             .forward(&(self.attention_out.forward(&context)? + xs)?)?;
 
-        let up = attended
-            .matmul(&self.up_weight.t()?)?
-            .broadcast_add(&self.up_bias)?;
+        let up = self.up.forward(&attended)?;
         let up = match model.act {
             HiddenAct::Gelu => up.gelu_erf()?,
             HiddenAct::GeluApproximate => up.gelu()?,
@@ -239,7 +233,7 @@ impl Layer {
             self.attention_norm
                 .forward(&dense(&context, &self.attention_out, &residual)?)?;
 
-        let up = attended.apply_op3_no_bwd(&self.up_weight, &self.up_bias, &Dense)?;
+        let up = dense(&attended, &self.up, &bias_of(&self.up))?;
         let up = match model.act {
             HiddenAct::Gelu => {
                 up.inplace_op1(&Gelu)?;
