@@ -23,10 +23,12 @@
 //! ```
 
 mod batching;
+mod bert;
 mod cache;
 mod encoder;
 mod error;
 mod fetch;
+mod kernels;
 mod model_dir;
 mod pooling;
 mod states;

@@ -26,8 +26,8 @@ impl LayerCost {
         let (h, i) = (config.hidden_size as u64, config.intermediate_size as u64);
         LayerCost {
             layers: config.num_hidden_layers as u64,
-            // Q, K, V and the output projection (4 h²) and the two feed-forward matrices (2 h i),
-            // each a multiply and an add.
+            // Q, K, V (one stacked product) and the output projection (4 h²) and the two
+            // feed-forward matrices (2 h i), each a multiply and an add.
             dense_per_token: 2 * (4 * h * h + 2 * h * i),
             // `q · k` and `p · v` over the hidden width.
             attention_per_position: 2 * 2 * h,
