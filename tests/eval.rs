@@ -132,3 +132,52 @@ fn eval_names_the_bad_gold_record() {
     );
     assert!(err.contains("labels[0].span"), "{err}");
 }
+
+#[test]
+fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("steve.benchmark.jsonl");
+    std::fs::write(
+        &gold,
+        r#"{"id": 0, "text": "Steve left Apple Inc. in 1985.", "labels": [{"id": 0, "span": [0, 5], "entity_id": "Q19837"}, {"id": 1, "span": [11, 21], "entity_id": "Q312"}]}
+"#,
+    )
+    .unwrap();
+    let records_of = |extra: &[&str]| -> Vec<Value> {
+        let records = dir.path().join("records.jsonl");
+        let mut args = vec![
+            "-q",
+            "eval",
+            "--prior-only",
+            "--no-fuzzy",
+            "--kb",
+            "kb/default",
+        ];
+        args.extend(extra);
+        args.extend(["--gold", s(&gold), "--records", s(&records)]);
+        ok(tailor(&args));
+        std::fs::read_to_string(&records)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let with = records_of(&[]);
+    let steve = &with[0];
+    let rank = steve["gold_rank"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("Steve Jobs is a candidate: {steve}"));
+    assert_eq!(
+        steve["candidates"][rank as usize]["source"], "context",
+        "{steve}"
+    );
+    let prior = &steve["predictions"][0];
+    assert_eq!(prior[0], "prior");
+    assert!(
+        prior[1]["entity"].is_null(),
+        "the prior baseline reads no context: {steve}"
+    );
+
+    let without = records_of(&["--no-context"]);
+    assert!(without[0]["gold_rank"].is_null(), "{}", without[0]);
+}

@@ -323,7 +323,7 @@ fn an_output_of_an_unknown_format_is_refused_not_made_a_directory() {
 }
 
 #[test]
-fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
+fn prior_only_linking_skips_context_candidates_it_would_score_zero() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(
         dir.path(),
@@ -335,17 +335,12 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
     let run = link(&[&input], &out, &["--output-candidates", "30"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let doc = &records(&out)[0];
-    let steve = &doc["mentions"][0];
-    let jobs = steve["candidates"]
+    let all: Vec<&serde_json::Value> = doc["mentions"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["entity"] == "Q19837")
-        .unwrap_or_else(|| panic!("Steve Jobs is a candidate: {steve}"));
-    assert_eq!(jobs["source"], "context", "{steve}");
-    assert!(
-        steve["entity"].is_null(),
-        "the prior baseline reads no context: {steve}"
-    );
+        .flat_map(|m| m["candidates"].as_array().unwrap())
+        .collect();
+    assert!(all.iter().all(|c| c["source"] != "context"), "{doc}");
     assert_eq!(doc["mentions"][1]["entity"], "Q312", "Apple Inc.");
 }

@@ -126,7 +126,9 @@ pub fn run(args: LinkArgs) -> Result<()> {
     if args.resume && !matches!(kind, Output::Parts) {
         bail!("--resume needs an output directory (not a .jsonl/.parquet file or -)");
     }
-    let (kb, retriever) = load(&args.retrieval)?;
+    let (kb, mut retriever) = load(&args.retrieval)?;
+    // The prior scores context candidates zero: finding them would be wasted work.
+    retriever.context &= !args.model.prior_only;
     let prior = PriorScorer {
         nil_threshold: args.nil_threshold,
     };
@@ -251,7 +253,7 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             args.nil_threshold,
             args.retrieval.top_k,
             !args.retrieval.no_fuzzy,
-            !args.retrieval.no_context,
+            !args.retrieval.no_context && !args.model.prior_only,
             args.output_candidates,
             args.max_doc_bytes
         ),

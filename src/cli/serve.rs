@@ -39,7 +39,9 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
-    let (kb, retriever) = load(&args.retrieval)?;
+    let (kb, mut retriever) = load(&args.retrieval)?;
+    // The prior scores context candidates zero: finding them would be wasted work.
+    retriever.context &= !args.model.prior_only;
     // The KB lives as long as the server, and the model borrows it.
     let kb: &'static tailor::kb::Kb = Box::leak(Box::new(kb));
     let scorer: Box<dyn Scorer> = if args.model.prior_only {
