@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ok, s, small_embeddings, small_model, tailor};
+use common::{ok, s, small_embeddings, small_model, stderr, tailor};
 
 #[test]
 fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
@@ -171,4 +171,30 @@ fn a_model_of_another_kb_or_a_missing_one_is_refused() {
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("no such embeddings directory"), "{err}");
+}
+
+#[test]
+fn training_options_out_of_range_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    for (flag, value) in [
+        ("--batch-size", "0"),
+        ("--epochs", "0"),
+        ("--kg-dropout", "5"),
+        ("--prior-dropout", "NaN"),
+        ("--hard-names", "1.5"),
+    ] {
+        let run = tailor(&[
+            "train",
+            "--embeddings",
+            "models/default/kg/transe",
+            &format!("{flag}={value}"),
+            "--out",
+            s(&out),
+        ]);
+        assert!(!run.status.success(), "{flag} {value} was accepted");
+        let err = stderr(&run);
+        assert!(err.contains(flag), "{flag}: {err}");
+        assert!(!out.exists() && !dir.path().join("m.partial").exists());
+    }
 }

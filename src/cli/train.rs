@@ -45,27 +45,27 @@ pub struct TrainArgs {
     max_extracts: Option<usize>,
     /// Share of verbalized mentions written with a name retrieval ranks their entity low for,
     /// so that training holds mentions the prior gets wrong.
-    #[arg(long, default_value_t = WeakOptions::default().hard_names)]
+    #[arg(long, default_value_t = WeakOptions::default().hard_names, value_parser = share)]
     hard_names: f32,
     /// Share of sentences held out to measure each epoch.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, value_parser = share)]
     holdout: f32,
     /// Passes over the training mentions; the epoch best on held-out mentions is kept.
-    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = at_least_one)]
     epochs: usize,
     /// Mentions per optimizer step.
-    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = at_least_one)]
     batch_size: usize,
     /// AdamW learning rate of the fusion layers.
     #[arg(long, default_value_t = TrainOptions::default().lr)]
     lr: f64,
     /// Share of training mentions whose priors are flattened, so the model learns to read the
     /// context and the KB.
-    #[arg(long, default_value_t = TrainOptions::default().prior_dropout)]
+    #[arg(long, default_value_t = TrainOptions::default().prior_dropout, value_parser = share)]
     prior_dropout: f32,
     /// Share of training mentions shown without their KG evidence, so the full model does not
     /// lean on the KB where the text has the answer.
-    #[arg(long, default_value_t = TrainOptions::default().kg_dropout)]
+    #[arg(long, default_value_t = TrainOptions::default().kg_dropout, value_parser = share)]
     kg_dropout: f32,
     /// Times a mention whose gold is not the prior's choice is seen per epoch.
     #[arg(long, default_value_t = TrainOptions::default().hard_repeats)]
@@ -79,6 +79,26 @@ pub struct TrainArgs {
     /// Continue an interrupted run from the checkpoints in OUT.partial.
     #[arg(long)]
     resume: bool,
+}
+
+/// A share in [0, 1], as the sampling options need.
+pub fn share(text: &str) -> std::result::Result<f32, String> {
+    let v: f32 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not within [0, 1]"))
+    }
+}
+
+/// A count that must be positive (epochs, batch size).
+fn at_least_one(text: &str) -> std::result::Result<usize, String> {
+    let v: usize = text.parse().map_err(|e| format!("{e}"))?;
+    if v >= 1 {
+        Ok(v)
+    } else {
+        Err("must be at least 1".into())
+    }
 }
 
 /// Groups weak examples by sentence; a masked copy of a sentence is a sentence of its own.

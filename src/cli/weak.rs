@@ -31,19 +31,19 @@ pub struct WeakLabelsArgs {
     #[arg(long, default_value_t = WeakOptions::default().max_per_entity)]
     max_per_entity: u32,
     /// Most of the total that descriptions may fill; triples fill the rest.
-    #[arg(long, default_value_t = WeakOptions::default().description_share)]
+    #[arg(long, default_value_t = WeakOptions::default().description_share, value_parser = super::train::share)]
     description_share: f32,
     /// Share of mentions masked.
-    #[arg(long, default_value_t = WeakOptions::default().mask_rate)]
+    #[arg(long, default_value_t = WeakOptions::default().mask_rate, value_parser = super::train::share)]
     mask_rate: f32,
     #[arg(long, default_value = weak::MASK_TOKEN)]
     mask_token: String,
     /// Share of verbalized mentions written with a name retrieval ranks their entity low for
     /// (an alias, or in triples a word of the label the other entity points to).
-    #[arg(long, default_value_t = WeakOptions::default().hard_names)]
+    #[arg(long, default_value_t = WeakOptions::default().hard_names, value_parser = super::train::share)]
     hard_names: f32,
     /// Share of sentences held out for validation.
-    #[arg(long, default_value_t = WeakOptions::default().holdout)]
+    #[arg(long, default_value_t = WeakOptions::default().holdout, value_parser = super::train::share)]
     holdout: f32,
     #[arg(long, default_value_t = WeakOptions::default().seed)]
     seed: u64,

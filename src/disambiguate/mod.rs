@@ -7,7 +7,7 @@
 pub mod model;
 pub mod weak;
 
-use crate::retrieve::{normalize, Candidate, CandidateSource, Retriever};
+use crate::retrieve::{normalize, Candidate, Retriever};
 
 /// A mention with its candidates, as retrieval found them.
 #[derive(Debug, Clone)]
@@ -104,14 +104,7 @@ impl Scorer for PriorScorer {
         mentions
             .iter()
             .map(|m| {
-                let scores: Vec<f32> = m
-                    .candidates
-                    .iter()
-                    .map(|c| match c.source {
-                        CandidateSource::Context => 0.0,
-                        _ => c.prior,
-                    })
-                    .collect();
+                let scores: Vec<f32> = m.candidates.iter().map(|c| c.alias_prior).collect();
                 let best = scores
                     .iter()
                     .enumerate()
@@ -130,11 +123,13 @@ impl Scorer for PriorScorer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retrieve::CandidateSource;
 
     fn cand(entity: u32, prior: f32) -> Candidate {
         Candidate {
             entity,
             prior,
+            alias_prior: prior,
             source: CandidateSource::Exact,
             similarity: 1.0,
         }
@@ -162,7 +157,7 @@ mod tests {
         assert_eq!(out[2].chosen, None);
 
         let mut from_context = cand(4, 0.9);
-        from_context.source = CandidateSource::Context;
+        (from_context.source, from_context.alias_prior) = (CandidateSource::Context, 0.0);
         let out = scorer.score_document("x", &[m(vec![from_context, cand(5, 0.4)])]);
         assert_eq!(
             out[0].chosen,

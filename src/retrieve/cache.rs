@@ -65,6 +65,7 @@ mod tests {
         let c = |e| Candidate {
             entity: e,
             prior: 1.0,
+            alias_prior: 1.0,
             source: CandidateSource::Exact,
             similarity: 1.0,
         };

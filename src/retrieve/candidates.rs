@@ -32,8 +32,12 @@ pub enum CandidateSource {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Candidate {
     pub entity: EntityIdx,
-    /// p(entity | mention) after merging exact and fuzzy candidates.
+    /// p(entity | mention) after merging exact and fuzzy candidates, and the document's context
+    /// (see [`super::document`]).
     pub prior: f32,
+    /// The same before the document's context was added: p(entity | alias) alone, what the prior
+    /// baseline reads (0 for a candidate only the context proposed).
+    pub alias_prior: f32,
     pub source: CandidateSource,
     /// Similarity of the matched alias to the mention, 1 for exact matches.
     pub similarity: f32,
@@ -71,6 +75,7 @@ pub fn candidates(
         .map(|c| Candidate {
             entity: c.entity,
             prior: c.prior,
+            alias_prior: 0.0,
             source: CandidateSource::Exact,
             similarity: 1.0,
         })
@@ -110,12 +115,14 @@ pub fn candidates(
         out.extend(weights.into_iter().map(|(entity, (w, sim))| Candidate {
             entity,
             prior: share * w / total,
+            alias_prior: 0.0,
             source: CandidateSource::Fuzzy,
             similarity: sim,
         }));
     }
     out.sort_by(|a, b| b.prior.total_cmp(&a.prior).then(a.entity.cmp(&b.entity)));
     out.truncate(top_k);
+    out.iter_mut().for_each(|c| c.alias_prior = c.prior);
     out
 }
 

@@ -7,9 +7,10 @@
 //! [`WINDOW`] mentions on each side (and any entity known to be in the text, such as the subject
 //! of an article). An entity whose names contain every word of the mention and that is an anchor
 //! itself ("Jobs" after "Steve Jobs") or that a relation joins to one becomes a candidate of
-//! source [`CandidateSource::Context`]. Such candidates
-//! share [`CONTEXT_SHARE`] of the prior by their support: the anchors' prior mass, averaged over
-//! the other mentions.
+//! source [`CandidateSource::Context`]; a fuzzy candidate already there that is itself an anchor
+//! ("Jobs" finds Steve Jobs fuzzily, and "Steve Jobs" was named nearby) is raised the same way.
+//! They share [`CONTEXT_SHARE`] of the prior by their support: the anchors' prior mass, averaged
+//! over the other mentions. Their `alias_prior` stays what the alias table said.
 
 use std::collections::HashMap;
 
@@ -176,25 +177,35 @@ pub fn add_context_candidates(
                 return Vec::new();
             };
             let counts = |j: usize| j == usize::MAX || (j != i && (lo..hi).contains(&j));
-            let mut own: Vec<EntityIdx> = lists[i].iter().map(|c| c.entity).collect();
+            let mut own: Vec<(EntityIdx, bool)> = lists[i]
+                .iter()
+                .map(|c| (c.entity, c.source == CandidateSource::Exact))
+                .collect();
             own.sort_unstable();
             let mut found: Vec<(EntityIdx, f32)> = named
                 .into_iter()
-                .filter(|e| own.binary_search(e).is_err())
                 .filter_map(|e| {
                     let neighbours = adjacency.of(e);
                     if neighbours.len() > MAX_ANCHOR_DEGREE {
                         return None;
                     }
+                    let mass_of = |n: &EntityIdx| -> f32 {
+                        anchors.get(n).map_or(0.0, |from| {
+                            from.iter()
+                                .filter(|&&(j, _)| counts(j))
+                                .map(|&(_, mass)| mass)
+                                .sum()
+                        })
+                    };
                     // the entity itself counts: "Jobs" after "Steve Jobs" is the same man
-                    let support: f32 = neighbours
-                        .iter()
-                        .chain(std::iter::once(&e))
-                        .filter_map(|n| anchors.get(n))
-                        .flatten()
-                        .filter(|&&(j, _)| counts(j))
-                        .map(|&(_, mass)| mass)
-                        .sum();
+                    let itself = mass_of(&e);
+                    let support = match own.binary_search_by_key(&e, |o| o.0) {
+                        // a fuzzy candidate already there gains only as the same entity named
+                        // nearby; an exact one needs nothing
+                        Ok(at) if !own[at].1 => itself,
+                        Ok(_) => 0.0,
+                        Err(_) => itself + neighbours.iter().map(mass_of).sum::<f32>(),
+                    };
                     (support > 0.0).then(|| (e, support / others as f32))
                 })
                 .collect();
@@ -211,12 +222,19 @@ pub fn add_context_candidates(
         let total: f32 = found.iter().map(|f| f.1).sum();
         let share = if list.is_empty() { 1.0 } else { CONTEXT_SHARE };
         list.iter_mut().for_each(|c| c.prior *= 1.0 - share);
-        list.extend(found.into_iter().map(|(entity, support)| Candidate {
-            entity,
-            prior: share * support / total,
-            source: CandidateSource::Context,
-            similarity: PARTIAL_SIMILARITY,
-        }));
+        for (entity, support) in found {
+            let prior = share * support / total;
+            match list.iter_mut().find(|c| c.entity == entity) {
+                Some(c) => c.prior += prior,
+                None => list.push(Candidate {
+                    entity,
+                    prior,
+                    alias_prior: 0.0,
+                    source: CandidateSource::Context,
+                    similarity: PARTIAL_SIMILARITY,
+                }),
+            }
+        }
         list.sort_by(|a, b| b.prior.total_cmp(&a.prior).then(a.entity.cmp(&b.entity)));
         list.truncate(top_k);
     }
@@ -255,6 +273,7 @@ mod tests {
                     .map(|c| Candidate {
                         entity: c.entity,
                         prior: c.prior,
+                        alias_prior: c.prior,
                         source: CandidateSource::Exact,
                         similarity: 1.0,
                     })
@@ -314,6 +333,7 @@ mod tests {
                 .map(|c| Candidate {
                     entity: c.entity,
                     prior: c.prior,
+                    alias_prior: c.prior,
                     source: CandidateSource::Exact,
                     similarity: 1.0,
                 })
@@ -337,6 +357,51 @@ mod tests {
             "{:?}",
             lists[1]
         );
+    }
+
+    #[test]
+    fn a_fuzzy_candidate_named_in_full_nearby_is_raised_not_added_again() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [("Q1", "Steve Jobs"), ("Q2", "Jobs")] {
+            b.label(id, label);
+        }
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, 30);
+        let words = NameWords::build(&table);
+        let (jobs, film) = (kb.entity_idx("Q1").unwrap(), kb.entity_idx("Q2").unwrap());
+        let c = |entity, prior, source| Candidate {
+            entity,
+            prior,
+            alias_prior: prior,
+            source,
+            similarity: 1.0,
+        };
+        let mut lists = vec![
+            vec![c(jobs, 1.0, CandidateSource::Exact)],
+            vec![
+                c(film, 0.9, CandidateSource::Exact),
+                c(jobs, 0.1, CandidateSource::Fuzzy),
+            ],
+        ];
+        let adjacency = RelationAdjacency::build(&kb);
+        add_context_candidates(
+            &adjacency,
+            &words,
+            &["steve jobs", "jobs"],
+            &mut lists,
+            &[],
+            30,
+        );
+        let raised = &lists[1];
+        assert_eq!(raised.len(), 2, "{raised:?}");
+        let man = raised.iter().find(|c| c.entity == jobs).unwrap();
+        assert_eq!(man.source, CandidateSource::Fuzzy);
+        assert!(
+            (man.prior - (0.1 * 0.8 + CONTEXT_SHARE)).abs() < 1e-6,
+            "{man:?}"
+        );
+        assert_eq!(man.alias_prior, 0.1, "the alias prior is untouched");
+        assert_eq!(lists[0][0].prior, 1.0, "an exact candidate needs nothing");
     }
 
     #[test]

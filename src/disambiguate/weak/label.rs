@@ -191,6 +191,7 @@ mod tests {
         Candidate {
             entity,
             prior,
+            alias_prior: prior,
             source: CandidateSource::Exact,
             similarity: 1.0,
         }
