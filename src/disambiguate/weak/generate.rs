@@ -98,6 +98,9 @@ pub struct Generator<'a> {
     pub seed: u64,
 }
 
+/// Name suffixes that an alias list split at commas ("Viggo Mortensen, Jr.") leaves as aliases
+/// of their own; nobody is called by them alone.
+const SUFFIXES: &[&str] = &["jr", "sr", "ii", "iii", "iv", "inc", "ltd", "co", "plc"];
 /// The Wikidata type of people.
 const HUMAN: &str = "Q5";
 /// A hard name must leave its entity within the candidates a model reads.
@@ -151,12 +154,25 @@ impl<'a> Generator<'a> {
             .into_iter()
             .filter(|name| {
                 let key = normalize(name);
-                if key.is_empty() || key == label_key || self.retriever.common.is_common(&key) {
+                if key.is_empty()
+                    || key == label_key
+                    || SUFFIXES.contains(&key.as_str())
+                    || self.retriever.common.is_common(&key)
+                {
                     return false;
                 }
                 let candidates = self.candidates(&key);
                 match candidates.iter().position(|c| c.entity == entity) {
-                    Some(rank) => rank > 0 && rank < HARD_NAME_MAX_RANK,
+                    // An entity the KB links to ranked above is what the name means: a city's
+                    // alias list that names its country ("Toronto, Canada" split in two) does
+                    // not make "Canada" a name of Toronto.
+                    Some(rank) => {
+                        rank > 0
+                            && rank < HARD_NAME_MAX_RANK
+                            && !candidates[..rank]
+                                .iter()
+                                .any(|c| self.labeller.adjacent(c.entity, entity))
+                    }
                     // only a word of the label reaches here unseen; context must find it
                     None => partial && label.split(' ').any(|w| w == *name),
                 }
@@ -497,6 +513,33 @@ mod tests {
         let chars: Vec<char> = text.chars().collect();
         let start = text[..text.find(word).unwrap()].chars().count();
         part_of_longer_name(&chars, start, start + word.chars().count())
+    }
+
+    #[test]
+    fn a_piece_of_a_split_alias_that_names_a_linked_place_is_not_a_hard_name() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [("Q1", "Toronto"), ("Q2", "Canada"), ("Q3", "Ontario")] {
+            b.label(id, label);
+        }
+        // "Toronto, Canada" split at its comma
+        b.alias("Q1", "Canada", None);
+        b.relation_label("P17", "country");
+        b.triple("Q1", "P17", "Q2");
+        let kb = b.finish(Manifest::default());
+        let retriever = Retriever::build(
+            &kb,
+            &RetrieverOptions {
+                fuzzy: false,
+                ..RetrieverOptions::default()
+            },
+        )
+        .unwrap();
+        let mut g = Generator::new(&kb, &retriever, DEFAULT_DOMINANCE);
+        g.hard_names = 1.0;
+        let toronto = kb.entity_idx("Q1").unwrap();
+        for salt in 0..20 {
+            assert_eq!(g.written_name(toronto, salt, true), None);
+        }
     }
 
     #[test]
