@@ -170,10 +170,16 @@ fn parse_json_document(line: &str) -> Result<InputDocument, String> {
 /// Every given span must be a non-empty range of the text's code points.
 pub(crate) fn check_spans(text: &str, spans: &[GivenSpan]) -> Result<(), String> {
     let len = text.chars().count();
-    for s in spans {
-        if s.start >= s.end || s.end > len {
+    for (i, s) in spans.iter().enumerate() {
+        if s.start >= s.end {
             return Err(format!(
-                "mention span [{}, {}) is outside the text of {len} characters",
+                "field \"mentions[{i}]\": span [{}, {}) is empty (start must be below end)",
+                s.start, s.end
+            ));
+        }
+        if s.end > len {
+            return Err(format!(
+                "field \"mentions[{i}]\": span [{}, {}) is outside the text of {len} characters",
                 s.start, s.end
             ));
         }
@@ -271,6 +277,15 @@ mod tests {
             parse_json_document(r#"{"id":"a","text":"abc","mentions":[{"start":1,"end":9}]}"#)
                 .unwrap_err();
         assert!(err.contains("outside the text of 3 characters"), "{err}");
+        assert!(err.contains("mentions[0]"), "{err}");
+        let err = parse_json_document(
+            r#"{"id":"a","text":"abc","mentions":[{"start":0,"end":1},{"start":2,"end":2}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("mentions[1]") && err.contains("is empty"),
+            "{err}"
+        );
         assert!(parse_json_document("{oops")
             .unwrap_err()
             .contains("not a JSON document"));
