@@ -13,7 +13,7 @@ use candle_core::Tensor;
 
 use super::kernels::{attention, dense, gelu_in_place, layer_norm_in_place, AttentionShape};
 
-/// One layer's weights as row-major `f32` vectors (linear weights `(out, in)`).
+/// One layer's weights as row-major `f32` vectors.
 pub struct CpuLayer {
     /// Query, key and value rows stacked, `(3 · hidden, hidden)`, query rows pre-scaled.
     pub qkv: Affine,
@@ -24,20 +24,21 @@ pub struct CpuLayer {
     pub output_norm: NormWeights,
 }
 
-/// A linear layer: `(out, in)` weight and `(out)` bias.
+/// A linear layer: its weight transposed, `(in, out)` (the layout [`dense`] reads), and its
+/// `(out)` bias.
 pub struct Affine {
-    pub weight: Vec<f32>,
+    pub weight_t: Vec<f32>,
     pub bias: Vec<f32>,
     pub out: usize,
     pub inp: usize,
 }
 
 impl Affine {
-    /// Copies a weight `(out, in)` and bias `(out)` off their tensors.
+    /// Copies a weight `(out, in)`, transposed, and a bias `(out)` off their tensors.
     pub fn from_tensors(weight: &Tensor, bias: &Tensor) -> candle_core::Result<Self> {
         let (out, inp) = weight.dims2()?;
         Ok(Affine {
-            weight: weight.flatten_all()?.to_vec1()?,
+            weight_t: weight.t()?.contiguous()?.flatten_all()?.to_vec1()?,
             bias: bias.to_vec1()?,
             out,
             inp,
@@ -62,7 +63,7 @@ impl Affine {
                 }
             }
         }
-        dense(x, &self.weight, out, rows, self.inp, self.out);
+        dense(x, &self.weight_t, out, rows, self.inp, self.out);
     }
 }
 
