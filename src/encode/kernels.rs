@@ -51,7 +51,17 @@ pub fn attention(qkv: &[f32], bias: &[f32], out: &mut [f32], shape: AttentionSha
         let (text, head) = (task / heads, task % heads);
         // Safety: each task writes only its own (text, head) block of `out`, whose size was
         // checked above.
-        unsafe { one_head(shape, qkv, &bias[text * len..][..len], scores, &dst, text, head) }
+        unsafe {
+            one_head(
+                shape,
+                qkv,
+                &bias[text * len..][..len],
+                scores,
+                &dst,
+                text,
+                head,
+            )
+        }
     };
     let tasks = batch * heads;
     if tasks * 2 * len * len * head_dim < PARALLEL_ATTENTION_WORK {
@@ -264,7 +274,10 @@ fn gelu_block_any(xs: &mut [f32]) {
 /// which loses less than `E[x²] − mean²`) are lane-split reductions the compiler vectorizes.
 pub fn layer_norm_in_place(xs: &mut [f32], width: usize, weight: &[f32], bias: &[f32], eps: f32) {
     assert_eq!(xs.len() % width, 0, "layer norm: rows of {width}");
-    assert!(weight.len() == width && bias.len() == width, "layer norm: weight size");
+    assert!(
+        weight.len() == width && bias.len() == width,
+        "layer norm: weight size"
+    );
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // Safety: the CPU has the features the function is compiled for.
