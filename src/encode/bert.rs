@@ -6,24 +6,29 @@
 //! `(texts · tokens, hidden)` matrix, projects queries, keys and values with a single matrix
 //! product per layer (their weights are stacked at load time, with the `1/√head_dim` score
 //! scale folded into the query rows), turns the padding mask into an additive bias once per
-//! batch, and uses candle's fused layer norm. On the CPU, attention, the linear layers and GELU
-//! run as fused kernels ([`super::kernels`]); on other devices as candle ops.
+//! batch. On the CPU the layers run over plain buffers with fused kernels
+//! ([`super::bert_cpu`]); on other devices as candle ops.
 
 use candle_core::{DType, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use super::kernels::{Dense, Gelu, PackedAttention, MASKED_BIAS};
+use super::bert_cpu::{run_layers, Affine, CpuLayer, NormWeights};
+use super::kernels::MASKED_BIAS;
 
 /// A loaded BERT encoder (embeddings and transformer layers; no pooler, no heads).
 pub struct Bert {
     embeddings: Embeddings,
-    layers: Vec<Layer>,
+    layers: Layers,
     heads: usize,
-    head_dim: usize,
     act: HiddenAct,
-    /// Whether the fused CPU kernels run; off on other devices, where they have no form.
-    fused: bool,
+}
+
+/// The transformer layers, as candle tensors or, on the CPU with the exact GELU, as the plain
+/// buffers the CPU kernels read (one copy of the weights either way).
+enum Layers {
+    Ops(Vec<Layer>),
+    Cpu(Vec<CpuLayer>),
 }
 
 struct Embeddings {
@@ -73,6 +78,13 @@ fn linear(vb: VarBuilder, out: usize, inp: usize) -> candle_core::Result<Linear>
 impl Bert {
     /// Loads the weights under `vb` (at the root or under `bert.`, as checkpoints differ).
     pub fn load(vb: VarBuilder, config: &Config) -> candle_core::Result<Self> {
+        let cpu = vb.device().is_cpu() && config.hidden_act == HiddenAct::Gelu;
+        Self::load_for(vb, config, cpu)
+    }
+
+    /// [`Bert::load`], with the CPU kernels (`cpu`, which needs CPU tensors and the exact
+    /// GELU) or candle ops.
+    fn load_for(vb: VarBuilder, config: &Config, cpu: bool) -> candle_core::Result<Self> {
         let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
             vb.pp("bert")
         } else {
@@ -99,13 +111,16 @@ impl Bert {
         let layers = (0..config.num_hidden_layers)
             .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), config, head_dim))
             .collect::<candle_core::Result<Vec<_>>>()?;
+        let layers = if cpu {
+            Layers::Cpu(layers.iter().map(Layer::to_cpu).collect::<Result<_, _>>()?)
+        } else {
+            Layers::Ops(layers)
+        };
         Ok(Bert {
             embeddings,
             layers,
             heads: config.num_attention_heads,
-            head_dim,
             act: config.hidden_act,
-            fused: vb.device().is_cpu(),
         })
     }
 
@@ -123,8 +138,19 @@ impl Bert {
             .to_dtype(DType::F32)?
             .affine(-MASKED_BIAS as f64, MASKED_BIAS as f64)?;
         let mut xs = self.embeddings.forward(ids, segments)?;
-        for layer in &self.layers {
-            xs = layer.forward(&xs, &bias, self, texts, len)?;
+        match &self.layers {
+            Layers::Ops(layers) => {
+                for layer in layers {
+                    xs = layer.forward(&xs, &bias, self, texts, len)?;
+                }
+            }
+            Layers::Cpu(layers) => {
+                let hidden = xs.dim(1)?;
+                let mut states: Vec<f32> = xs.flatten_all()?.to_vec1()?;
+                let bias: Vec<f32> = bias.flatten_all()?.to_vec1()?;
+                run_layers(layers, &mut states, &bias, texts, self.heads);
+                xs = Tensor::from_vec(states, (texts * len, hidden), xs.device())?;
+            }
         }
         xs.reshape((texts, len, ()))
     }
@@ -187,9 +213,6 @@ impl Layer {
         texts: usize,
         len: usize,
     ) -> candle_core::Result<Tensor> {
-        if model.fused {
-            return self.forward_fused(xs, bias, model, texts, len);
-        }
         let qkv = self.qkv.forward(xs)?;
         let context = attention_ops(&qkv, bias, model.heads, texts, len)?;
         let attended = self
@@ -206,50 +229,23 @@ impl Layer {
             .forward(&(self.down.forward(&up)? + attended)?)
     }
 
-    /// [`Layer::forward`] through the CPU kernels: each product accumulates onto its bias and
-    /// residual, attention runs per (text, head) in cache, GELU in place.
-    fn forward_fused(
-        &self,
-        xs: &Tensor,
-        bias: &Tensor,
-        model: &Bert,
-        texts: usize,
-        len: usize,
-    ) -> candle_core::Result<Tensor> {
-        let dense =
-            |x: &Tensor, l: &Linear, init: &Tensor| x.apply_op3_no_bwd(l.weight(), init, &Dense);
-        let bias_of = |l: &Linear| l.bias().cloned().expect("loaded with a bias");
-
-        let qkv = dense(xs, &self.qkv, &bias_of(&self.qkv))?;
-        let op = PackedAttention {
-            batch: texts,
-            len,
-            heads: model.heads,
-            head_dim: model.head_dim,
-        };
-        let context = qkv.apply_op2_no_bwd(bias, &op)?;
-        let residual = xs.broadcast_add(&bias_of(&self.attention_out))?;
-        let attended =
-            self.attention_norm
-                .forward(&dense(&context, &self.attention_out, &residual)?)?;
-
-        let up = dense(&attended, &self.up, &bias_of(&self.up))?;
-        let up = match model.act {
-            HiddenAct::Gelu => {
-                up.inplace_op1(&Gelu)?;
-                up
-            }
-            HiddenAct::GeluApproximate => up.gelu()?,
-            HiddenAct::Relu => up.relu()?,
-        };
-        let residual = attended.broadcast_add(&bias_of(&self.down))?;
-        self.output_norm
-            .forward(&dense(&up, &self.down, &residual)?)
+    /// The same weights as plain buffers for [`run_layers`].
+    fn to_cpu(&self) -> candle_core::Result<CpuLayer> {
+        let affine = |l: &Linear| Affine::from_tensors(l.weight(), l.bias().expect("a bias"));
+        let norm = |n: &Norm| NormWeights::from_tensors(&n.weight, &n.bias, n.eps);
+        Ok(CpuLayer {
+            qkv: affine(&self.qkv)?,
+            attention_out: affine(&self.attention_out)?,
+            attention_norm: norm(&self.attention_norm)?,
+            up: affine(&self.up)?,
+            down: affine(&self.down)?,
+            output_norm: norm(&self.output_norm)?,
+        })
     }
 }
 
 /// Attention from the packed `(texts · len, 3 · hidden)` projection with candle ops, for
-/// devices without the fused kernel: the same result as [`PackedAttention`].
+/// devices without the CPU kernels: the same result as [`super::kernels::attention`].
 fn attention_ops(
     qkv: &Tensor,
     bias: &Tensor,
@@ -271,15 +267,6 @@ fn attention_ops(
         .matmul(&v)?
         .transpose(1, 2)?
         .reshape((texts * len, heads * head_dim))
-}
-
-impl Bert {
-    /// Runs the candle-op paths even on the CPU (for comparing the fused kernels with them).
-    #[cfg(test)]
-    fn unfused(mut self) -> Self {
-        self.fused = false;
-        self
-    }
 }
 
 #[cfg(test)]
@@ -376,11 +363,11 @@ mod tests {
         let config = config();
         let w = weights(&config);
         let dev = Device::Cpu;
-        let load = || {
+        let load = |cpu| {
             let vb = VarBuilder::from_tensors(w.clone(), DType::F32, &dev);
-            Bert::load(vb, &config).unwrap()
+            Bert::load_for(vb, &config, cpu).unwrap()
         };
-        let (fused, plain) = (load(), load().unfused());
+        let (fused, plain) = (load(true), load(false));
         let ids = Tensor::new(&[[1u32, 7, 9, 3, 2], [1, 4, 2, 0, 0]], &dev).unwrap();
         let segments = ids.zeros_like().unwrap();
         let mask = Tensor::new(&[[1u8, 1, 1, 1, 1], [1, 1, 1, 0, 0]], &dev).unwrap();

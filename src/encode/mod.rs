@@ -24,6 +24,7 @@
 
 mod batching;
 mod bert;
+mod bert_cpu;
 mod cache;
 mod encoder;
 mod error;
