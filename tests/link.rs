@@ -151,6 +151,12 @@ fn max_errors_records_every_failed_document() {
     assert!(errors[0].contains("line 2") && errors[0].contains("not a JSON document"));
     assert!(errors[1].contains("line 3") && errors[1].contains("\"id\" is missing"));
     assert!(errors[2].contains("line 4") && errors[2].contains("outside the text"));
+    assert_eq!(docs[3]["id"], "s", "a record whose id parsed keeps it");
+    assert!(
+        docs[1]["id"].as_str().unwrap().ends_with(":line 2"),
+        "{}",
+        docs[1]
+    );
     assert!(errors[3].contains("line 5"), "{}", errors[3]);
     assert_eq!(
         docs[5]["id"], "e",

@@ -17,6 +17,9 @@ pub enum LinkError {
         /// A line number for JSONL, a row number for Parquet, the file for text.
         record: String,
         message: String,
+        /// The record's own id, when it could be read: an error record of `--max-errors` then
+        /// joins back to its input.
+        id: Option<String>,
     },
     /// The whole input is unusable (wrong format, missing column).
     #[error("{path}: {message}")]
@@ -73,6 +76,25 @@ impl LinkError {
             path: path.into(),
             record: record.to_string(),
             message: message.into(),
+            id: None,
+        }
+    }
+
+    /// The same error, naming the record's own id.
+    pub fn with_id(self, known: Option<String>) -> Self {
+        match self {
+            LinkError::BadRecord {
+                path,
+                record,
+                message,
+                ..
+            } => LinkError::BadRecord {
+                path,
+                record,
+                message,
+                id: known,
+            },
+            other => other,
         }
     }
 }

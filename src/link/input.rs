@@ -136,29 +136,43 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
         if line.trim().is_empty() {
             continue;
         }
-        return Some(parse_json_document(line).map_err(|m| LinkError::bad(&path, record, m)));
+        return Some(
+            parse_json_record(line).map_err(|(id, m)| LinkError::bad(&path, record, m).with_id(id)),
+        );
     }))
 }
 
+#[cfg(test)]
 fn parse_json_document(line: &str) -> Result<InputDocument, String> {
+    parse_json_record(line).map_err(|(_, message)| message)
+}
+
+/// [`parse_json_document`], also giving the record's id with an error found after the id was
+/// read.
+fn parse_json_record(line: &str) -> Result<InputDocument, (Option<String>, String)> {
     let doc: JsonDocument = serde_path_to_error::deserialize(
         &mut serde_json::Deserializer::from_str(line),
     )
     .map_err(|e| match e.inner().classify() {
         serde_json::error::Category::Data => {
-            format!("field \"{}\": {}", e.path(), e.inner())
+            (None, format!("field \"{}\": {}", e.path(), e.inner()))
         }
-        _ => format!("not a JSON document: {}", e.inner()),
+        _ => (None, format!("not a JSON document: {}", e.inner())),
     })?;
     let id = match doc.id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
-        Some(_) => return Err("field \"id\" must be a non-empty string or a number".into()),
-        None => return Err("field \"id\" is missing".into()),
+        Some(_) => {
+            let message = "field \"id\" must be a non-empty string or a number";
+            return Err((None, message.into()));
+        }
+        None => return Err((None, "field \"id\" is missing".into())),
     };
-    let text = doc.text.ok_or("field \"text\" is missing")?;
+    let Some(text) = doc.text else {
+        return Err((Some(id), "field \"text\" is missing".into()));
+    };
     if let Some(spans) = &doc.mentions {
-        check_spans(&text, spans)?;
+        check_spans(&text, spans).map_err(|m| (Some(id.clone()), m))?;
     }
     Ok(InputDocument {
         id,

@@ -106,6 +106,7 @@ pub fn item_key(item: &InputItem) -> String {
 /// The id a failed record is written under: `path:record`, or the path for a failed input.
 pub fn failed_id(e: &LinkError) -> String {
     match e {
+        LinkError::BadRecord { id: Some(id), .. } => id.clone(),
         LinkError::BadRecord { path, record, .. } => format!("{}:{record}", path.display()),
         LinkError::BadInput { path, .. }
         | LinkError::Io { path, .. }
