@@ -23,9 +23,9 @@ impl MentionCandidates {
     /// The mentions retrieval detects in `text`, each with its candidates, in text order.
     pub fn detect(retriever: &Retriever, text: &str) -> Vec<MentionCandidates> {
         let chars: Vec<char> = text.chars().collect();
-        let mut mentions: Vec<MentionCandidates> = retriever
-            .detect(text)
-            .into_iter()
+        let detected = retriever.detect(text);
+        let mut mentions: Vec<MentionCandidates> = detected
+            .iter()
             .map(|m| MentionCandidates {
                 start: m.start,
                 end: m.end,
@@ -33,20 +33,51 @@ impl MentionCandidates {
                 candidates: retriever.candidates_for_key(&m.key),
             })
             .collect();
-        MentionCandidates::add_context(retriever, &mut mentions);
+        let keys: Vec<&str> = detected.iter().map(|m| m.key.as_str()).collect();
+        MentionCandidates::add_context_for_keys(retriever, &keys, &mut mentions);
+        mentions
+    }
+
+    /// Mentions at given spans (`start`, `end` in code points, and the surface), each with its
+    /// candidates, as [`MentionCandidates::detect`] gives them for detected ones.
+    pub fn at_spans(
+        retriever: &Retriever,
+        spans: impl IntoIterator<Item = (usize, usize, String)>,
+    ) -> Vec<MentionCandidates> {
+        let (keys, mut mentions): (Vec<String>, Vec<MentionCandidates>) = spans
+            .into_iter()
+            .map(|(start, end, surface)| {
+                let key = normalize(&surface);
+                let candidates = retriever.candidates_for_key(&key);
+                let mention = MentionCandidates {
+                    start,
+                    end,
+                    surface,
+                    candidates,
+                };
+                (key, mention)
+            })
+            .unzip();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        MentionCandidates::add_context_for_keys(retriever, &keys, &mut mentions);
         mentions
     }
 
     /// Adds the candidates the document's other mentions point to (partial names such as
     /// "Steve" beside "Apple"), as [`Retriever::add_context_candidates`] finds them.
-    pub fn add_context(retriever: &Retriever, mentions: &mut [MentionCandidates]) {
-        let keys: Vec<String> = mentions.iter().map(|m| normalize(&m.surface)).collect();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    fn add_context_for_keys(
+        retriever: &Retriever,
+        keys: &[&str],
+        mentions: &mut [MentionCandidates],
+    ) {
+        if !retriever.context {
+            return;
+        }
         let mut lists: Vec<Vec<Candidate>> = mentions
             .iter_mut()
             .map(|m| std::mem::take(&mut m.candidates))
             .collect();
-        retriever.add_context_candidates(&keys, &mut lists, &[]);
+        retriever.add_context_candidates(keys, &mut lists, &[]);
         for (m, list) in mentions.iter_mut().zip(lists) {
             m.candidates = list;
         }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::disambiguate::{MentionCandidates, MentionScores, Scorer};
 use crate::kb::{EntityIdx, Kb};
-use crate::retrieve::{normalize, CandidateSource, Retriever};
+use crate::retrieve::{CandidateSource, Retriever};
 
 use super::gold::{GoldEntity, GoldMention, GoldSet, LabelCounts};
 use super::metrics::{
@@ -230,16 +230,10 @@ fn run_document(
     let doc = &gold.documents[d];
 
     let scored: Vec<&GoldMention> = doc.mentions.iter().filter(|m| m.is_scored()).collect();
-    let mut given: Vec<MentionCandidates> = scored
-        .iter()
-        .map(|m| MentionCandidates {
-            start: m.start,
-            end: m.end,
-            surface: m.surface.clone(),
-            candidates: retriever.candidates_for_key(&normalize(&m.surface)),
-        })
-        .collect();
-    MentionCandidates::add_context(retriever, &mut given);
+    let given = MentionCandidates::at_spans(
+        retriever,
+        scored.iter().map(|m| (m.start, m.end, m.surface.clone())),
+    );
     let mentions: Vec<MentionRecord> = scored
         .iter()
         .zip(&given)

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::disambiguate::{MentionCandidates, MentionScores, Scorer};
 use crate::kb::Kb;
-use crate::retrieve::{normalize, CandidateSource, Retriever};
+use crate::retrieve::{CandidateSource, Retriever};
 
 use super::input::InputDocument;
 
@@ -69,20 +69,10 @@ impl Linker<'_> {
             return MentionCandidates::detect(self.retriever, &doc.text);
         };
         let chars: Vec<char> = doc.text.chars().collect();
-        let mut mentions: Vec<MentionCandidates> = spans
+        let spans = spans
             .iter()
-            .map(|s| {
-                let text: String = chars[s.start..s.end].iter().collect();
-                MentionCandidates {
-                    start: s.start,
-                    end: s.end,
-                    candidates: self.retriever.candidates_for_key(&normalize(&text)),
-                    surface: text,
-                }
-            })
-            .collect();
-        MentionCandidates::add_context(self.retriever, &mut mentions);
-        mentions
+            .map(|s| (s.start, s.end, chars[s.start..s.end].iter().collect()));
+        MentionCandidates::at_spans(self.retriever, spans)
     }
 
     pub fn link(&self, doc: &InputDocument) -> LinkedDocument {

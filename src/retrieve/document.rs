@@ -243,53 +243,82 @@ pub fn add_context_candidates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::kb::{KbBuilder, Manifest};
-    use crate::retrieve::normalize;
+
+    /// A KB of labelled entities linked by triples, with what the context search reads.
+    struct Fixture {
+        kb: Kb,
+        table: AliasTable,
+        words: NameWords,
+        adjacency: RelationAdjacency,
+    }
+
+    impl Fixture {
+        fn new(labels: &[(&str, &str)], triples: &[(&str, &str, &str)]) -> Self {
+            let mut b = KbBuilder::new();
+            for (id, label) in labels {
+                b.label(id, label);
+            }
+            for (head, relation, tail) in triples {
+                b.relation_label(relation, relation);
+                b.triple(head, relation, tail);
+            }
+            let kb = b.finish(Manifest::default());
+            let table = AliasTable::build(&kb, 30);
+            let words = NameWords::build(&table);
+            let adjacency = RelationAdjacency::build(&kb);
+            Fixture {
+                kb,
+                table,
+                words,
+                adjacency,
+            }
+        }
+
+        fn idx(&self, id: &str) -> EntityIdx {
+            self.kb.entity_idx(id).unwrap()
+        }
+
+        /// The alias table's candidates for `key`, as retrieval gives them.
+        fn exact(&self, key: &str) -> Vec<Candidate> {
+            self.table
+                .get_normalized(key)
+                .unwrap()
+                .iter()
+                .map(|c| candidate(c.entity, c.prior, CandidateSource::Exact))
+                .collect()
+        }
+
+        fn add(&self, keys: &[&str], lists: &mut [Vec<Candidate>], known: &[EntityIdx]) {
+            add_context_candidates(&self.adjacency, &self.words, keys, lists, known, 30);
+        }
+    }
+
+    fn candidate(entity: EntityIdx, prior: f32, source: CandidateSource) -> Candidate {
+        Candidate {
+            entity,
+            prior,
+            alias_prior: prior,
+            source,
+            similarity: 1.0,
+        }
+    }
 
     #[test]
     fn a_first_name_next_to_a_linked_entity_gains_that_namesake() {
-        let mut b = KbBuilder::new();
-        for (id, label) in [
-            ("Q1", "Steve Jobs"),
-            ("Q2", "Steve Martin"),
-            ("Q3", "Apple Inc."),
-            ("Q4", "Steve"),
-        ] {
-            b.label(id, label);
-        }
-        b.relation_label("P112", "founded by");
-        b.triple("Q3", "P112", "Q1");
-        let kb = b.finish(Manifest::default());
-        let table = AliasTable::build(&kb, 30);
-        let words = NameWords::build(&table);
-        let keys = ["steve", "apple inc"];
-        let mut lists: Vec<Vec<Candidate>> = keys
-            .iter()
-            .map(|k| {
-                table
-                    .get_normalized(k)
-                    .unwrap()
-                    .iter()
-                    .map(|c| Candidate {
-                        entity: c.entity,
-                        prior: c.prior,
-                        alias_prior: c.prior,
-                        source: CandidateSource::Exact,
-                        similarity: 1.0,
-                    })
-                    .collect()
-            })
-            .collect();
-        add_context_candidates(
-            &RelationAdjacency::build(&kb),
-            &words,
-            &keys,
-            &mut lists,
-            &[],
-            30,
+        let f = Fixture::new(
+            &[
+                ("Q1", "Steve Jobs"),
+                ("Q2", "Steve Martin"),
+                ("Q3", "Apple Inc."),
+                ("Q4", "Steve"),
+            ],
+            &[("Q3", "P112", "Q1")],
         );
-        let jobs = kb.entity_idx("Q1").unwrap();
-        let martin = kb.entity_idx("Q2").unwrap();
+        let keys = ["steve", "apple inc"];
+        let mut lists: Vec<Vec<Candidate>> = keys.iter().map(|k| f.exact(k)).collect();
+        f.add(&keys, &mut lists, &[]);
         let added: Vec<&Candidate> = lists[0]
             .iter()
             .filter(|c| c.source == CandidateSource::Context)
@@ -300,9 +329,13 @@ mod tests {
             "only the Steve linked to Apple: {:?}",
             lists[0]
         );
-        assert_eq!(added[0].entity, jobs);
+        assert_eq!(added[0].entity, f.idx("Q1"));
         assert!((added[0].prior - CONTEXT_SHARE).abs() < 1e-6);
-        assert!(!lists[0].iter().any(|c| c.entity == martin));
+        assert_eq!(
+            added[0].alias_prior, 0.0,
+            "the alias table never proposed him"
+        );
+        assert!(!lists[0].iter().any(|c| c.entity == f.idx("Q2")));
         let total: f32 = lists[0].iter().map(|c| c.prior).sum();
         assert!(
             (total - 1.0).abs() < 1e-5,
@@ -313,43 +346,15 @@ mod tests {
             "the full name needs nothing: {:?}",
             lists[1]
         );
-        assert_eq!(normalize("Steve"), "steve");
     }
 
     #[test]
     fn a_surname_after_the_full_name_is_the_same_person() {
-        let mut b = KbBuilder::new();
-        for (id, label) in [("Q1", "Steve Jobs"), ("Q2", "Jobs")] {
-            b.label(id, label);
-        }
-        let kb = b.finish(Manifest::default());
-        let table = AliasTable::build(&kb, 30);
-        let words = NameWords::build(&table);
-        let exact = |key: &str| -> Vec<Candidate> {
-            table
-                .get_normalized(key)
-                .unwrap()
-                .iter()
-                .map(|c| Candidate {
-                    entity: c.entity,
-                    prior: c.prior,
-                    alias_prior: c.prior,
-                    source: CandidateSource::Exact,
-                    similarity: 1.0,
-                })
-                .collect()
-        };
-        let mut lists = vec![exact("steve jobs"), exact("jobs")];
+        let f = Fixture::new(&[("Q1", "Steve Jobs"), ("Q2", "Jobs")], &[]);
         let keys = ["steve jobs", "jobs"];
-        add_context_candidates(
-            &RelationAdjacency::build(&kb),
-            &words,
-            &keys,
-            &mut lists,
-            &[],
-            30,
-        );
-        let jobs = kb.entity_idx("Q1").unwrap();
+        let mut lists: Vec<Vec<Candidate>> = keys.iter().map(|k| f.exact(k)).collect();
+        f.add(&keys, &mut lists, &[]);
+        let jobs = f.idx("Q1");
         assert!(
             lists[1]
                 .iter()
@@ -361,72 +366,36 @@ mod tests {
 
     #[test]
     fn a_fuzzy_candidate_named_in_full_nearby_is_raised_not_added_again() {
-        let mut b = KbBuilder::new();
-        for (id, label) in [("Q1", "Steve Jobs"), ("Q2", "Jobs")] {
-            b.label(id, label);
-        }
-        let kb = b.finish(Manifest::default());
-        let table = AliasTable::build(&kb, 30);
-        let words = NameWords::build(&table);
-        let (jobs, film) = (kb.entity_idx("Q1").unwrap(), kb.entity_idx("Q2").unwrap());
-        let c = |entity, prior, source| Candidate {
-            entity,
-            prior,
-            alias_prior: prior,
-            source,
-            similarity: 1.0,
-        };
+        let f = Fixture::new(&[("Q1", "Steve Jobs"), ("Q2", "Jobs")], &[]);
+        let (jobs, film) = (f.idx("Q1"), f.idx("Q2"));
         let mut lists = vec![
-            vec![c(jobs, 1.0, CandidateSource::Exact)],
+            vec![candidate(jobs, 1.0, CandidateSource::Exact)],
             vec![
-                c(film, 0.9, CandidateSource::Exact),
-                c(jobs, 0.1, CandidateSource::Fuzzy),
+                candidate(film, 0.9, CandidateSource::Exact),
+                candidate(jobs, 0.1, CandidateSource::Fuzzy),
             ],
         ];
-        let adjacency = RelationAdjacency::build(&kb);
-        add_context_candidates(
-            &adjacency,
-            &words,
-            &["steve jobs", "jobs"],
-            &mut lists,
-            &[],
-            30,
-        );
+        f.add(&["steve jobs", "jobs"], &mut lists, &[]);
         let raised = &lists[1];
         assert_eq!(raised.len(), 2, "{raised:?}");
         let man = raised.iter().find(|c| c.entity == jobs).unwrap();
         assert_eq!(man.source, CandidateSource::Fuzzy);
-        assert!(
-            (man.prior - (0.1 * 0.8 + CONTEXT_SHARE)).abs() < 1e-6,
-            "{man:?}"
-        );
+        let want = 0.1 * (1.0 - CONTEXT_SHARE) + CONTEXT_SHARE;
+        assert!((man.prior - want).abs() < 1e-6, "{man:?}");
         assert_eq!(man.alias_prior, 0.1, "the alias prior is untouched");
         assert_eq!(lists[0][0].prior, 1.0, "an exact candidate needs nothing");
     }
 
     #[test]
     fn a_known_subject_anchors_a_lone_mention() {
-        let mut b = KbBuilder::new();
-        for (id, label) in [("Q1", "Tiger Woods"), ("Q2", "Elin Nordegren")] {
-            b.label(id, label);
-        }
-        b.relation_label("P26", "spouse");
-        b.triple("Q2", "P26", "Q1");
-        let kb = b.finish(Manifest::default());
-        let table = AliasTable::build(&kb, 30);
-        let words = NameWords::build(&table);
-        let mut lists = vec![Vec::new()];
-        let elin = kb.entity_idx("Q2").unwrap();
-        add_context_candidates(
-            &RelationAdjacency::build(&kb),
-            &words,
-            &["tiger"],
-            &mut lists,
-            &[elin],
-            30,
+        let f = Fixture::new(
+            &[("Q1", "Tiger Woods"), ("Q2", "Elin Nordegren")],
+            &[("Q2", "P26", "Q1")],
         );
+        let mut lists = vec![Vec::new()];
+        f.add(&["tiger"], &mut lists, &[f.idx("Q2")]);
         assert_eq!(lists[0].len(), 1);
-        assert_eq!(lists[0][0].entity, kb.entity_idx("Q1").unwrap());
+        assert_eq!(lists[0][0].entity, f.idx("Q1"));
         assert_eq!(
             lists[0][0].prior, 1.0,
             "with nothing else found it takes all the mass"
