@@ -64,10 +64,20 @@ pub struct SliceInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemSlice {
     pub system: String,
-    /// Correct (gold entity chosen) over the slice's mentions.
+    /// Correct (gold entity chosen) over the slice's mentions: the slice's recall, NIL counted
+    /// wrong.
     pub accuracy: f64,
     pub correct: u64,
     pub ci95: Interval,
+    /// Mentions the system linked to some entity (not NIL).
+    #[serde(default)]
+    pub linked: u64,
+    /// Correct over linked: a system that leaves an unsure mention unlinked is more precise.
+    #[serde(default)]
+    pub precision: f64,
+    /// Harmonic mean of `precision` and `accuracy`.
+    #[serde(default)]
+    pub f1: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +89,21 @@ pub struct SliceResult {
     /// Indices into the benchmark's mention records.
     #[serde(skip)]
     pub mentions: Vec<usize>,
+}
+
+impl SystemSlice {
+    /// `accuracy [interval] · P precision · F1 f1`, in %, as the report's tables print it.
+    pub fn summary(&self) -> String {
+        let pct = |x: f64| format!("{:.1}", 100.0 * x);
+        format!(
+            "{} [{}, {}] · P {} · F1 {}",
+            pct(self.accuracy),
+            pct(self.ci95.low),
+            pct(self.ci95.high),
+            pct(self.precision),
+            pct(self.f1)
+        )
+    }
 }
 
 /// The name of the bin of `value` under inclusive upper `cuts`: `0`, `1–10`, `> 1000`, ….
@@ -163,37 +188,91 @@ pub fn slice(
     groups
         .into_iter()
         .map(|(family, name, mentions)| {
-            let systems = result
-                .systems
-                .iter()
-                .enumerate()
-                .map(|(s, system)| {
-                    let hits: Vec<bool> = mentions
-                        .iter()
-                        .map(|&i| {
-                            let p = &system.predictions[i];
-                            p.entity_idx.is_some() && p.entity_idx == result.mentions[i].gold_idx
-                        })
-                        .collect();
-                    let share = Share::new(
-                        hits.iter().filter(|&&h| h).count() as u64,
-                        hits.len() as u64,
-                    );
-                    let seed = cfg.seed ^ (s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    SystemSlice {
-                        system: system.name.clone(),
-                        accuracy: share.share,
-                        correct: share.hits,
-                        ci95: bootstrap_ci(&hits, cfg.resamples, seed),
-                    }
-                })
-                .collect();
+            let at: Vec<(&BenchmarkResult, usize)> =
+                mentions.iter().map(|&i| (result, i)).collect();
             SliceResult {
                 family,
                 size: mentions.len(),
                 name,
-                systems,
+                systems: score(&at, cfg),
                 mentions,
+            }
+        })
+        .collect()
+}
+
+/// The `all` and `popularity` (or `kb_degree`: the family named by `popularity`) slices of every
+/// benchmark pooled into one set each, so the
+/// head-to-tail comparison rests on every benchmark's mentions at once rather than on slices of
+/// a few dozen. `slices[b]` are the slices of `results[b]`; systems are those of the first.
+pub fn pool(
+    results: &[BenchmarkResult],
+    slices: &[&[SliceResult]],
+    popularity: &str,
+    cfg: &SliceConfig,
+) -> Vec<SliceResult> {
+    let mut groups: Vec<(String, String, Vec<(&BenchmarkResult, usize)>)> = Vec::new();
+    for (result, slices) in results.iter().zip(slices) {
+        for s in slices
+            .iter()
+            .filter(|s| s.family == "all" || s.family == popularity)
+        {
+            let at = s.mentions.iter().map(|&i| (result, i));
+            match groups.iter_mut().find(|g| g.0 == s.family && g.1 == s.name) {
+                Some(g) => g.2.extend(at),
+                None => groups.push((s.family.clone(), s.name.clone(), at.collect())),
+            }
+        }
+    }
+    sort_groups(&mut groups, cfg);
+    groups
+        .into_iter()
+        .map(|(family, name, at)| SliceResult {
+            family,
+            name,
+            size: at.len(),
+            systems: score(&at, cfg),
+            mentions: Vec::new(),
+        })
+        .collect()
+}
+
+/// Each system's figures over the mentions `at` (a benchmark and a mention index in it).
+fn score(at: &[(&BenchmarkResult, usize)], cfg: &SliceConfig) -> Vec<SystemSlice> {
+    let Some((first, _)) = at.first() else {
+        return Vec::new();
+    };
+    (0..first.systems.len())
+        .map(|s| {
+            let (hits, linked): (Vec<bool>, Vec<bool>) = at
+                .iter()
+                .map(|&(result, i)| {
+                    let p = &result.systems[s].predictions[i];
+                    let linked = p.entity_idx.is_some();
+                    (
+                        linked && p.entity_idx == result.mentions[i].gold_idx,
+                        linked,
+                    )
+                })
+                .unzip();
+            let correct = hits.iter().filter(|&&h| h).count() as u64;
+            let linked = linked.iter().filter(|&&l| l).count() as u64;
+            let accuracy = Share::new(correct, hits.len() as u64).share;
+            let precision = Share::new(correct, linked).share;
+            let f1 = if precision + accuracy > 0.0 {
+                2.0 * precision * accuracy / (precision + accuracy)
+            } else {
+                0.0
+            };
+            let seed = cfg.seed ^ (s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            SystemSlice {
+                system: first.systems[s].name.clone(),
+                accuracy,
+                correct,
+                ci95: bootstrap_ci(&hits, cfg.resamples, seed),
+                linked,
+                precision,
+                f1,
             }
         })
         .collect()
@@ -209,7 +288,7 @@ fn name_value(name: &str, cuts: &[u64]) -> u64 {
     u64::MAX
 }
 
-fn sort_groups(groups: &mut [(String, String, Vec<usize>)], cfg: &SliceConfig) {
+fn sort_groups<T>(groups: &mut [(String, String, Vec<T>)], cfg: &SliceConfig) {
     const FAMILIES: [&str; 6] = ["all", "popularity", "kb_degree", "ambiguity", "type", "tag"];
     groups.sort_by_key(|(family, name, mentions)| {
         let f = FAMILIES
@@ -351,6 +430,39 @@ mod tests {
         assert_eq!(slices[0].systems[0].correct, 2);
         let ci = slices[0].systems[0].ci95;
         assert!(ci.low <= 2.0 / 3.0 && 2.0 / 3.0 <= ci.high, "{ci:?}");
+        let all = &slices[0].systems[0];
+        assert_eq!(all.linked, 2, "the NIL prediction is not linked");
+        assert_eq!(all.precision, 1.0);
+        assert!((all.f1 - 0.8).abs() < 1e-9, "{}", all.f1);
+
+        let twice = [result.clone(), result];
+        let pooled = pool(
+            &twice,
+            &[&slices, &slices],
+            "popularity",
+            &SliceConfig::default(),
+        );
+        let got: Vec<(&str, &str, usize, u64)> = pooled
+            .iter()
+            .map(|s| {
+                (
+                    s.family.as_str(),
+                    s.name.as_str(),
+                    s.size,
+                    s.systems[0].correct,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("all", "all", 6, 4),
+                ("popularity", "unseen (0)", 2, 2),
+                ("popularity", "tail (1–10)", 2, 0),
+                ("popularity", "head (> 1000)", 2, 2),
+            ],
+            "only the all and popularity slices are pooled, in bin order"
+        );
     }
 
     #[test]

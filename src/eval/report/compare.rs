@@ -86,6 +86,9 @@ mod tests {
                 accuracy,
                 correct: (accuracy * 10.0) as u64,
                 ci95: Interval { low, high },
+                linked: 10,
+                precision: accuracy,
+                f1: accuracy,
             }],
             mentions: vec![],
         };
@@ -105,6 +108,7 @@ mod tests {
                 errors: vec![],
                 error_reasons: vec![],
             }],
+            pooled: vec![],
             geometry: vec![],
         }
     }

@@ -43,13 +43,15 @@ pub fn render(m: &ReportMetrics, changes: &[SliceChange]) -> String {
     );
     let _ = writeln!(
         out,
-        "<h1>tailor evaluation report</h1><p>Systems: {}. Slices are over in-KB gold mentions; \
-         accuracy in %, whiskers and brackets are 95% bootstrap intervals. Popularity measure: \
+        "<h1>tailor evaluation report</h1><p>Systems: {}. Slices are over in-KB gold mentions: \
+         accuracy (NIL counted wrong) in %, whiskers and brackets are 95% bootstrap intervals, \
+         then precision over the mentions linked and F1. Popularity measure: \
          <code>{}</code>.</p>",
         escape(&m.systems.join(", ")),
         escape(&m.popularity_measure)
     );
     overview(&mut out, m);
+    pooled(&mut out, m);
     for b in &m.benchmarks {
         benchmark(&mut out, m, b);
     }
@@ -206,18 +208,36 @@ fn benchmark(out: &mut String, m: &ReportMetrics, b: &BenchmarkMetrics) {
             s.size
         );
         for x in &s.systems {
-            let _ = write!(
-                out,
-                "<td>{} [{}, {}]</td>",
-                pct(x.accuracy),
-                pct(x.ci95.low),
-                pct(x.ci95.high)
-            );
+            let _ = write!(out, "<td>{}</td>", x.summary());
         }
         let _ = writeln!(out, "</tr>");
     }
     let _ = writeln!(out, "</table>");
     errors(out, b);
+}
+
+/// The slices over every benchmark's mentions together.
+fn pooled(out: &mut String, m: &ReportMetrics) {
+    if m.pooled.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<h2>All {} benchmarks pooled</h2><table><tr><th>slice</th><th>size</th>",
+        m.benchmarks.len()
+    );
+    for s in &m.systems {
+        let _ = write!(out, "<th>{}</th>", escape(s));
+    }
+    let _ = writeln!(out, "</tr>");
+    for s in &m.pooled {
+        let _ = write!(out, "<tr><td>{}</td><td>{}</td>", escape(&s.name), s.size);
+        for x in &s.systems {
+            let _ = write!(out, "<td>{}</td>", x.summary());
+        }
+        let _ = writeln!(out, "</tr>");
+    }
+    let _ = writeln!(out, "</table>");
 }
 
 fn errors(out: &mut String, b: &BenchmarkMetrics) {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::error::EvalError;
 use super::geometry::Geometry;
 use super::slice_inputs::read_tags;
-use super::slices::{slice, SliceConfig, SliceInputs, SliceResult};
+use super::slices::{pool, slice, SliceConfig, SliceInputs, SliceResult};
 use super::{BenchmarkResult, GoldSet};
 use crate::kb::Kb;
 
@@ -69,6 +69,10 @@ pub struct ReportMetrics {
     /// `popularity` (training occurrences) when a model's counts were given, else `kb_degree`.
     pub popularity_measure: String,
     pub benchmarks: Vec<BenchmarkMetrics>,
+    /// The `all` and popularity slices over every benchmark's mentions together (empty for a
+    /// single benchmark).
+    #[serde(default)]
+    pub pooled: Vec<SliceResult>,
     #[serde(default)]
     pub geometry: Vec<Geometry>,
 }
@@ -128,18 +132,26 @@ pub fn build(
             error_reasons,
         });
     }
+    let popularity_measure = if inputs.counts.is_some() {
+        "popularity"
+    } else {
+        "kb_degree"
+    };
+    let pooled = if benchmarks.len() > 1 {
+        let per: Vec<&[SliceResult]> = benchmarks.iter().map(|b| b.slices.as_slice()).collect();
+        pool(results, &per, popularity_measure, cfg)
+    } else {
+        Vec::new()
+    };
     Ok(ReportMetrics {
         format_version: METRICS_FORMAT_VERSION,
         systems: results
             .first()
             .map(|r| r.systems.iter().map(|s| s.name.clone()).collect())
             .unwrap_or_default(),
-        popularity_measure: if inputs.counts.is_some() {
-            "popularity".into()
-        } else {
-            "kb_degree".into()
-        },
+        popularity_measure: popularity_measure.into(),
         benchmarks,
+        pooled,
         geometry,
     })
 }
