@@ -350,3 +350,56 @@ fn prior_only_linking_skips_context_candidates_it_would_score_zero() {
     assert!(all.iter().all(|c| c["source"] != "context"), "{doc}");
     assert_eq!(doc["mentions"][1]["entity"], "Q312", "Apple Inc.");
 }
+
+#[test]
+fn counts_and_thresholds_out_of_range_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "a.txt", b"Paris");
+    let out = dir.path().join("out.jsonl");
+    for (flag, value) in [
+        ("--top-k", "0"),
+        ("--model-nil", "-1"),
+        ("--model-nil", "5"),
+        ("--model-nil", "NaN"),
+        ("--nil-threshold", "1.5"),
+        ("--part-docs", "0"),
+        ("--max-doc-bytes", "0"),
+    ] {
+        let run = link(&[&input], &out, &[&format!("{flag}={value}")]);
+        assert!(!run.status.success(), "{flag} {value} was accepted");
+        let err = stderr(&run);
+        assert!(err.contains(flag) && err.contains(value), "{flag}: {err}");
+        assert!(!out.exists());
+    }
+    for (command, flag, value) in [
+        ("eval", "--top-k", "0"),
+        ("eval", "--nil-threshold", "-0.5"),
+        ("eval", "--model-nil", "2"),
+        ("eval", "--resamples", "0"),
+        ("candidates", "--limit", "0"),
+        ("serve", "--max-batch", "0"),
+        ("weak-labels", "--dominance", "3"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let mut args = vec![command, arg.as_str()];
+        match command {
+            "eval" => args.extend([
+                "--gold",
+                "../shared/data/eval/elevant/kore50.benchmark.jsonl",
+            ]),
+            "candidates" => args.push("Paris"),
+            "weak-labels" => args.extend(["--out", s(&out)]),
+            _ => {}
+        }
+        let run = tailor(&args);
+        assert!(
+            !run.status.success(),
+            "{command} {flag} {value} was accepted"
+        );
+        let err = stderr(&run);
+        assert!(
+            err.contains(flag) && err.contains("invalid value"),
+            "{command} {flag}: {err}"
+        );
+    }
+}

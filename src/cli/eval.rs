@@ -12,6 +12,7 @@ use tailor::eval::{evaluate, read_gold, render_table, write_records, BenchmarkRe
 use super::eval_report::{write_report, ReportArgs};
 use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
+use super::values::share;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -29,7 +30,7 @@ pub struct EvalArgs {
     #[arg(long)]
     json: bool,
     /// The prior system leaves a mention unlinked when its best prior is below this.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
     nil_threshold: f32,
     /// Also write a JSONL record per scored gold mention (candidates, gold rank, each system's
     /// prediction) to this file.

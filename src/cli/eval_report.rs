@@ -35,7 +35,7 @@ pub struct ReportArgs {
     #[arg(long, value_delimiter = ',', default_value = "2,10,100")]
     degree_cuts: Vec<u64>,
     /// Bootstrap resamples per slice and system for the 95% intervals.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = super::values::at_least_one::<usize>)]
     resamples: usize,
     /// Seed of the bootstrap and of the embedding pair samples.
     #[arg(long, default_value_t = 17)]
