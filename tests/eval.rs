@@ -143,6 +143,7 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
 "#,
     )
     .unwrap();
+    let report = dir.path().join("report");
     let records_of = |extra: &[&str]| -> Vec<Value> {
         let records = dir.path().join("records.jsonl");
         let mut args = vec![
@@ -155,6 +156,7 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
         ];
         args.extend(extra);
         args.extend(["--gold", s(&gold), "--records", s(&records)]);
+        args.extend(["--report", s(&report)]);
         ok(tailor(&args));
         std::fs::read_to_string(&records)
             .unwrap()
@@ -178,6 +180,17 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
         "the prior baseline reads no context: {steve}"
     );
 
+    let retrieval = |m: &Value| m["retrieval"].clone();
+    let metrics = || -> Value {
+        serde_json::from_str(&std::fs::read_to_string(report.join("metrics.json")).unwrap())
+            .unwrap()
+    };
+    assert_eq!(
+        retrieval(&metrics()),
+        serde_json::json!({"top_k": 30, "fuzzy": false, "context": true})
+    );
+
     let without = records_of(&["--no-context"]);
     assert!(without[0]["gold_rank"].is_null(), "{}", without[0]);
+    assert_eq!(retrieval(&metrics())["context"], false);
 }

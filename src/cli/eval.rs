@@ -43,9 +43,8 @@ pub struct EvalArgs {
 #[derive(Serialize)]
 struct Report<'a> {
     kb: &'a std::path::Path,
-    top_k: usize,
-    fuzzy: bool,
-    context: bool,
+    #[serde(flatten)]
+    retrieval: tailor::retrieve::RetrievalSettings,
     benchmarks: &'a [BenchmarkResult],
 }
 
@@ -79,14 +78,19 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     if args.report.report.is_some() {
         let model_dir = models.as_ref().map(|_| args.model.model.as_path());
-        write_report(&args.report, &results, &golds, &kb, model_dir)?;
+        write_report(
+            &args.report,
+            &results,
+            &golds,
+            &kb,
+            retriever.settings(),
+            model_dir,
+        )?;
     }
     if args.json {
         return super::print_json(&Report {
             kb: &args.retrieval.kb,
-            top_k: args.retrieval.top_k,
-            fuzzy: !args.retrieval.no_fuzzy,
-            context: !args.retrieval.no_context,
+            retrieval: retriever.settings(),
             benchmarks: &results,
         });
     }

@@ -12,6 +12,7 @@ use tailor::eval::slice_inputs::{kb_degrees, read_coarse_types, read_counts, DEF
 use tailor::eval::slices::{SliceConfig, SliceInputs};
 use tailor::eval::{BenchmarkResult, GoldSet};
 use tailor::kb::Kb;
+use tailor::retrieve::RetrievalSettings;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -81,6 +82,7 @@ pub fn write_report(
     results: &[BenchmarkResult],
     golds: &[GoldSet],
     kb: &Kb,
+    retrieval: RetrievalSettings,
     model: Option<&Path>,
 ) -> Result<()> {
     let Some(dir) = &args.report else {
@@ -107,7 +109,7 @@ pub fn write_report(
         Some(m) => model_geometry(m, kb, &inputs, &cfg)?,
         None => Vec::new(),
     };
-    let metrics = build(results, golds, kb, &mut inputs, &cfg, geometry)?;
+    let metrics = build(results, golds, kb, &mut inputs, &cfg, geometry, retrieval)?;
     let old = args.compare.as_deref().map(read_metrics).transpose()?;
     write(dir, &metrics, old.as_ref())?;
     eprintln!("report written to {}", dir.join("report.html").display());

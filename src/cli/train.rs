@@ -165,6 +165,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             hard_repeats: args.hard_repeats,
             ..TrainOptions::default()
         },
+        weak_labels: Some(weak_options),
         hidden: args.hidden,
         ablations: args.ablations,
         out: args.out.clone(),

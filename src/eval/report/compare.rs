@@ -106,6 +106,7 @@ mod tests {
                 error_reasons: vec![],
             }],
             geometry: vec![],
+            retrieval: None,
         }
     }
 

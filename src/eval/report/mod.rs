@@ -23,6 +23,7 @@ use super::slice_inputs::read_tags;
 use super::slices::{slice, SliceConfig, SliceInputs, SliceResult};
 use super::{BenchmarkResult, GoldSet};
 use crate::kb::Kb;
+use crate::retrieve::RetrievalSettings;
 
 pub use compare::{compare, SliceChange};
 pub use errors::{worst_errors, ErrorRow, Reason};
@@ -71,9 +72,13 @@ pub struct ReportMetrics {
     pub benchmarks: Vec<BenchmarkMetrics>,
     #[serde(default)]
     pub geometry: Vec<Geometry>,
+    /// The candidates every system chose among (`None` in reports written before it was kept).
+    #[serde(default)]
+    pub retrieval: Option<RetrievalSettings>,
 }
 
-/// Slices every benchmark and gathers what the report shows.
+/// Slices every benchmark and gathers what the report shows; `retrieval` is what proposed the
+/// candidates of `results`.
 pub fn build(
     results: &[BenchmarkResult],
     golds: &[GoldSet],
@@ -81,6 +86,7 @@ pub fn build(
     inputs: &mut SliceInputs,
     cfg: &SliceConfig,
     geometry: Vec<Geometry>,
+    retrieval: RetrievalSettings,
 ) -> Result<ReportMetrics, EvalError> {
     let mut benchmarks = Vec::with_capacity(results.len());
     for (r, g) in results.iter().zip(golds) {
@@ -141,6 +147,7 @@ pub fn build(
         },
         benchmarks,
         geometry,
+        retrieval: Some(retrieval),
     })
 }
 
