@@ -171,6 +171,7 @@ fn write_aside(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvalError> {
         .prefix(".tailor-partial-")
         .tempfile_in(dir)
         .map_err(io)?;
+    let _partial = crate::interrupt::Partial::track(tmp.path());
     std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
     crate::persist::persist(tmp, &path).map_err(io)
 }
