@@ -78,6 +78,7 @@ pub fn run(args: CandidatesArgs) -> Result<()> {
             tailor::retrieve::CandidateSource::Exact => "exact",
             tailor::retrieve::CandidateSource::Fuzzy => "fuzzy",
             tailor::retrieve::CandidateSource::Context => "context",
+            tailor::retrieve::CandidateSource::Raised => "raised",
         };
         println!(
             "{:>2}. {:<10} {:<32} prior {:.4}  {source}  degree {}",

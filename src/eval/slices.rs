@@ -306,6 +306,7 @@ mod tests {
                 predictions,
                 linked: vec![],
             }],
+            context_candidates: Default::default(),
             mentions,
         };
         let map = |pairs: &[(&str, u64)]| -> HashMap<String, u64> {

@@ -104,6 +104,7 @@ mod tests {
                 slices: vec![slice("RARE"), slice(&format!("only at {accuracy}"))],
                 errors: vec![],
                 error_reasons: vec![],
+                context_candidates: Default::default(),
             }],
             geometry: vec![],
             retrieval: None,

@@ -21,7 +21,7 @@ use super::error::EvalError;
 use super::geometry::Geometry;
 use super::slice_inputs::read_tags;
 use super::slices::{slice, SliceConfig, SliceInputs, SliceResult};
-use super::{BenchmarkResult, GoldSet};
+use super::{BenchmarkResult, ContextCandidates, GoldSet};
 use crate::kb::Kb;
 use crate::retrieve::RetrievalSettings;
 
@@ -61,6 +61,9 @@ pub struct BenchmarkMetrics {
     /// Per system, its errors counted by reason (`no candidate`, `NIL predicted`, …).
     #[serde(default)]
     pub error_reasons: Vec<(String, BTreeMap<String, u64>)>,
+    /// Candidates the document's context added or raised, and how often the gold was one.
+    #[serde(default)]
+    pub context_candidates: ContextCandidates,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +135,7 @@ pub fn build(
             slices: slice(r, inputs, cfg),
             errors,
             error_reasons,
+            context_candidates: r.context_candidates,
         });
     }
     Ok(ReportMetrics {
