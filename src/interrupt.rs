@@ -10,6 +10,8 @@
 //!
 //! Checkpoints kept on purpose for `--resume` (a training run's `OUT.partial`, an output
 //! directory's committed parts) are not partial paths in this sense and are not registered.
+//! `serve` writes nothing aside and keeps its own graceful shutdown, so `main` installs the
+//! handler for every other command.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
