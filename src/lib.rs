@@ -7,6 +7,7 @@ pub mod disambiguate;
 pub mod embed;
 pub mod encode;
 pub mod eval;
+pub mod interrupt;
 pub mod kb;
 pub mod link;
 pub mod persist;

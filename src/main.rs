@@ -13,6 +13,12 @@ static GLOBAL: MiMalloc = MiMalloc;
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     cli::init_logging(args.verbose, args.quiet);
+    // `serve` writes nothing aside and shuts down gracefully on the same signals by itself.
+    if !matches!(args.command, cli::Command::Serve(_)) {
+        if let Err(e) = tailor::interrupt::install() {
+            tracing::warn!("an interrupted run will leave its partly written outputs: {e}");
+        }
+    }
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -4,6 +4,9 @@
 //! Temporary files are created private (0600) so no one reads them half written; once complete,
 //! an output, a report or a cache is meant to be read by others too (a shared KB, a cluster's
 //! parts), so it gets 0644 before the rename.
+//!
+//! While a temporary path is being written, its writer holds a [`crate::interrupt::Partial`],
+//! so a run stopped by a signal removes it instead of leaving it beside the target.
 
 use std::path::Path;
 

@@ -143,6 +143,7 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
 "#,
     )
     .unwrap();
+    let report = dir.path().join("report");
     let records_of = |extra: &[&str]| -> Vec<Value> {
         let records = dir.path().join("records.jsonl");
         let mut args = vec![
@@ -155,6 +156,7 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
         ];
         args.extend(extra);
         args.extend(["--gold", s(&gold), "--records", s(&records)]);
+        args.extend(["--report", s(&report)]);
         ok(tailor(&args));
         std::fs::read_to_string(&records)
             .unwrap()
@@ -178,6 +180,97 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
         "the prior baseline reads no context: {steve}"
     );
 
+    let retrieval = |m: &Value| m["retrieval"].clone();
+    let metrics = || -> Value {
+        serde_json::from_str(&std::fs::read_to_string(report.join("metrics.json")).unwrap())
+            .unwrap()
+    };
+    assert_eq!(
+        retrieval(&metrics()),
+        serde_json::json!({"top_k": 30, "fuzzy": false, "context": true})
+    );
+
     let without = records_of(&["--no-context"]);
     assert!(without[0]["gold_rank"].is_null(), "{}", without[0]);
+    assert_eq!(retrieval(&metrics())["context"], false);
+}
+
+#[test]
+fn a_surname_after_the_full_name_raises_the_fuzzy_candidate_and_eval_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("jobs.benchmark.jsonl");
+    let text = "Steve Jobs founded Apple Inc. with Steve Wozniak. Jobs left Apple Inc. in 1985.";
+    let at = text.find("Jobs left").unwrap();
+    let doc = serde_json::json!({"id": 0, "text": text, "labels": [
+        {"id": 0, "span": [0, 10], "entity_id": "Q19837"},
+        {"id": 1, "span": [at, at + 4], "entity_id": "Q19837"},
+    ]});
+    std::fs::write(&gold, format!("{doc}\n")).unwrap();
+    let run = |extra: &[&str]| -> (String, Vec<Value>) {
+        let records = dir.path().join("records.jsonl");
+        let mut args = vec!["-q", "eval", "--prior-only", "--kb", "kb/default"];
+        args.extend(extra);
+        args.extend(["--gold", s(&gold), "--records", s(&records)]);
+        let out = ok(tailor(&args));
+        let lines = std::fs::read_to_string(&records)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), lines)
+    };
+    let gold_source = |r: &Value| {
+        let rank = r["gold_rank"].as_u64().expect("the gold is a candidate") as usize;
+        r["candidates"][rank]["source"].clone()
+    };
+
+    let (table, with) = run(&[]);
+    let jobs = &with[1];
+    assert_eq!(jobs["surface"], "Jobs");
+    assert_eq!(gold_source(jobs), "raised", "{jobs}");
+    assert!(
+        table.contains("gold among them 1 (0 added, 1 raised)"),
+        "{table}"
+    );
+
+    let (table, without) = run(&["--no-context"]);
+    assert_eq!(gold_source(&without[1]), "fuzzy", "{}", without[1]);
+    assert!(
+        table.contains("0 added, 0 raised, gold among them 0"),
+        "{table}"
+    );
+    // The prior baseline scores a raised candidate as the fuzzy one it was.
+    let prior_scores = |r: &Value| -> std::collections::HashMap<String, f64> {
+        let p = &r["predictions"][0];
+        assert_eq!(p[0], "prior");
+        let scores = p[1]["scores"].as_array().unwrap();
+        r["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(scores)
+            .map(|(c, s)| {
+                (
+                    c["entity"].as_str().unwrap().to_string(),
+                    s.as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    for (a, b) in with.iter().zip(&without) {
+        assert_eq!(
+            a["predictions"][0][1]["entity"],
+            b["predictions"][0][1]["entity"]
+        );
+        let (a, b) = (prior_scores(a), prior_scores(b));
+        for (entity, score) in &a {
+            if let Some(before) = b.get(entity) {
+                assert_eq!(score, before, "{entity}");
+            }
+        }
+    }
+    assert_eq!(
+        prior_scores(jobs)["Q19837"],
+        prior_scores(&without[1])["Q19837"]
+    );
 }

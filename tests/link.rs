@@ -350,3 +350,117 @@ fn prior_only_linking_skips_context_candidates_it_would_score_zero() {
     assert!(all.iter().all(|c| c["source"] != "context"), "{doc}");
     assert_eq!(doc["mentions"][1]["entity"], "Q312", "Apple Inc.");
 }
+
+#[test]
+fn counts_and_thresholds_out_of_range_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "a.txt", b"Paris");
+    let out = dir.path().join("out.jsonl");
+    for (flag, value) in [
+        ("--top-k", "0"),
+        ("--model-nil", "-1"),
+        ("--model-nil", "5"),
+        ("--model-nil", "NaN"),
+        ("--nil-threshold", "1.5"),
+        ("--part-docs", "0"),
+        ("--max-doc-bytes", "0"),
+    ] {
+        let run = link(&[&input], &out, &[&format!("{flag}={value}")]);
+        assert!(!run.status.success(), "{flag} {value} was accepted");
+        let err = stderr(&run);
+        assert!(err.contains(flag) && err.contains(value), "{flag}: {err}");
+        assert!(!out.exists());
+    }
+    for (command, flag, value) in [
+        ("eval", "--top-k", "0"),
+        ("eval", "--nil-threshold", "-0.5"),
+        ("eval", "--model-nil", "2"),
+        ("eval", "--resamples", "0"),
+        ("candidates", "--limit", "0"),
+        ("serve", "--max-batch", "0"),
+        ("weak-labels", "--dominance", "3"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let mut args = vec![command, arg.as_str()];
+        match command {
+            "eval" => args.extend([
+                "--gold",
+                "../shared/data/eval/elevant/kore50.benchmark.jsonl",
+            ]),
+            "candidates" => args.push("Paris"),
+            "weak-labels" => args.extend(["--out", s(&out)]),
+            _ => {}
+        }
+        let run = tailor(&args);
+        assert!(
+            !run.status.success(),
+            "{command} {flag} {value} was accepted"
+        );
+        let err = stderr(&run);
+        assert!(
+            err.contains(flag) && err.contains("invalid value"),
+            "{command} {flag}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_run_stopped_by_sigterm_removes_what_it_was_writing_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("annotations.jsonl");
+    // The model over two thousand Wikipedia extracts: long enough to be stopped mid-write.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .current_dir(root())
+        .args([
+            "-q",
+            "link",
+            "--no-fuzzy",
+            "--threads",
+            "1",
+            "--out",
+            s(&out),
+        ])
+        .arg("../shared/data/kb/codex/types/en/extracts/*.txt")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".tailor-partial-")
+            })
+    };
+    let started = std::time::Instant::now();
+    while !partial() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "link ended before writing"
+        );
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no partial output after 2 min"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let run = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: removed 1"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "nothing partial and no output left: {left:?}"
+    );
+}

@@ -29,6 +29,18 @@ fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
         serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
     let history = config["history"].as_array().unwrap();
     assert_eq!(history.len(), 10, "one record per epoch");
+    let weak = &config["weak_labels"];
+    assert_eq!(weak["max_examples"], 2500, "{weak}");
+    assert_eq!(weak["max_extracts"], 30, "{weak}");
+    assert_eq!(weak["seed"], 17, "{weak}");
+    assert!(
+        weak["hard_names"].is_number() && weak["holdout"].is_number(),
+        "{weak}"
+    );
+    let retrieval = &config["retrieval"];
+    assert_eq!(retrieval["fuzzy"], false, "{retrieval}");
+    assert_eq!(retrieval["context"], true, "{retrieval}");
+    assert_eq!(config["options"]["hard_repeats"], 1);
     let loss = |i: usize| history[i]["loss"].as_f64().unwrap();
     assert!(
         loss(9) < loss(0),

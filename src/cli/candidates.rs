@@ -18,7 +18,8 @@ pub struct CandidatesArgs {
     #[arg(long, value_name = "FILE")]
     latency: Option<std::path::PathBuf>,
     /// Candidates to print.
-    #[arg(long, short = 'n', default_value_t = 10)]
+    #[arg(long, short = 'n', default_value_t = 10,
+          value_parser = super::values::at_least_one::<usize>)]
     limit: usize,
     #[arg(long)]
     json: bool,
@@ -77,6 +78,7 @@ pub fn run(args: CandidatesArgs) -> Result<()> {
             tailor::retrieve::CandidateSource::Exact => "exact",
             tailor::retrieve::CandidateSource::Fuzzy => "fuzzy",
             tailor::retrieve::CandidateSource::Context => "context",
+            tailor::retrieve::CandidateSource::Raised => "raised",
         };
         println!(
             "{:>2}. {:<10} {:<32} prior {:.4}  {source}  degree {}",

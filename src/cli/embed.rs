@@ -13,6 +13,8 @@ use tailor::embed::{
     ModelKind, Norm, TrainConfig, Trainer, TripleData,
 };
 
+use super::values::at_least_one;
+
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct EmbedArgs {
@@ -50,7 +52,7 @@ struct TrainArgs {
     test: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "transe")]
     model: ModelKind,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one::<usize>)]
     dim: usize,
     /// TransE's distance.
     #[arg(long, value_enum, default_value = "l1")]
@@ -70,16 +72,16 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
     /// Negatives per positive triple.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one::<usize>)]
     negatives: usize,
     #[arg(long, value_enum, default_value = "bernoulli")]
     corruption: Corruption,
     /// Redraw negatives that are known training triples.
     #[arg(long)]
     filtered_negatives: bool,
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = at_least_one::<u64>)]
     epochs: u64,
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = at_least_one::<usize>)]
     batch_size: usize,
     /// Adagrad learning rate.
     #[arg(long)]
@@ -90,7 +92,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     eval_every: u64,
     /// Validation triples used per evaluation.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one::<usize>)]
     valid_sample: usize,
     /// Stop after this many validations without a better MRR (0: never).
     #[arg(long, default_value_t = 0)]

@@ -12,6 +12,7 @@ use tailor::eval::{evaluate, read_gold, render_table, write_records, BenchmarkRe
 use super::eval_report::{write_report, ReportArgs};
 use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
+use super::values::share;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -29,7 +30,7 @@ pub struct EvalArgs {
     #[arg(long)]
     json: bool,
     /// The prior system leaves a mention unlinked when its best prior is below this.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
     nil_threshold: f32,
     /// Also write a JSONL record per scored gold mention (candidates, gold rank, each system's
     /// prediction) to this file.
@@ -42,9 +43,8 @@ pub struct EvalArgs {
 #[derive(Serialize)]
 struct Report<'a> {
     kb: &'a std::path::Path,
-    top_k: usize,
-    fuzzy: bool,
-    context: bool,
+    #[serde(flatten)]
+    retrieval: tailor::retrieve::RetrievalSettings,
     benchmarks: &'a [BenchmarkResult],
 }
 
@@ -78,14 +78,19 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     if args.report.report.is_some() {
         let model_dir = models.as_ref().map(|_| args.model.model.as_path());
-        write_report(&args.report, &results, &golds, &kb, model_dir)?;
+        write_report(
+            &args.report,
+            &results,
+            &golds,
+            &kb,
+            retriever.settings(),
+            model_dir,
+        )?;
     }
     if args.json {
         return super::print_json(&Report {
             kb: &args.retrieval.kb,
-            top_k: args.retrieval.top_k,
-            fuzzy: !args.retrieval.no_fuzzy,
-            context: !args.retrieval.no_context,
+            retrieval: retriever.settings(),
             benchmarks: &results,
         });
     }

@@ -12,6 +12,7 @@ use tailor::eval::slice_inputs::{kb_degrees, read_coarse_types, read_counts, DEF
 use tailor::eval::slices::{SliceConfig, SliceInputs};
 use tailor::eval::{BenchmarkResult, GoldSet};
 use tailor::kb::Kb;
+use tailor::retrieve::RetrievalSettings;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -35,7 +36,7 @@ pub struct ReportArgs {
     #[arg(long, value_delimiter = ',', default_value = "2,10,100")]
     degree_cuts: Vec<u64>,
     /// Bootstrap resamples per slice and system for the 95% intervals.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = super::values::at_least_one::<usize>)]
     resamples: usize,
     /// Seed of the bootstrap and of the embedding pair samples.
     #[arg(long, default_value_t = 17)]
@@ -81,6 +82,7 @@ pub fn write_report(
     results: &[BenchmarkResult],
     golds: &[GoldSet],
     kb: &Kb,
+    retrieval: RetrievalSettings,
     model: Option<&Path>,
 ) -> Result<()> {
     let Some(dir) = &args.report else {
@@ -107,7 +109,7 @@ pub fn write_report(
         Some(m) => model_geometry(m, kb, &inputs, &cfg)?,
         None => Vec::new(),
     };
-    let metrics = build(results, golds, kb, &mut inputs, &cfg, geometry)?;
+    let metrics = build(results, golds, kb, &mut inputs, &cfg, geometry, retrieval)?;
     let old = args.compare.as_deref().map(read_metrics).transpose()?;
     write(dir, &metrics, old.as_ref())?;
     eprintln!("report written to {}", dir.join("report.html").display());

@@ -16,6 +16,7 @@ use tailor::link::{
 
 use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
+use super::values::{at_least_one, share};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum PartFormat {
@@ -45,7 +46,7 @@ pub struct LinkArgs {
     #[arg(long, value_enum, default_value = "parquet")]
     format: PartFormat,
     /// Documents per part in an output directory; a killed run loses at most one part's work.
-    #[arg(long, default_value_t = DEFAULT_PART_DOCS)]
+    #[arg(long, default_value_t = DEFAULT_PART_DOCS, value_parser = at_least_one::<u64>)]
     part_docs: u64,
     /// Continue the run that wrote the output directory: skip the documents of its committed
     /// parts and write the rest. Inputs and settings must be the same.
@@ -63,12 +64,12 @@ pub struct LinkArgs {
     #[arg(long, default_value_t = 0)]
     max_errors: u64,
     /// Documents with more bytes of text than this fail (and count against --max-errors).
-    #[arg(long, default_value_t = DEFAULT_MAX_DOC_BYTES)]
+    #[arg(long, default_value_t = DEFAULT_MAX_DOC_BYTES, value_parser = at_least_one::<usize>)]
     max_doc_bytes: usize,
     /// With --prior-only: leave a mention unlinked when its best prior is below this.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
     nil_threshold: f32,
-    /// Candidates written per mention.
+    /// Candidates written per mention (0: only the chosen entity).
     #[arg(long, default_value_t = tailor::link::DEFAULT_OUTPUT_CANDIDATES)]
     output_candidates: usize,
     /// Worker threads for linking (default: one per core).

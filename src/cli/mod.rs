@@ -18,6 +18,7 @@ mod retrieval;
 mod run;
 mod serve;
 mod train;
+mod values;
 mod weak;
 
 /// Knowledge-graph entity disambiguation, right on the long tail.

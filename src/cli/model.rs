@@ -27,7 +27,8 @@ pub struct ModelArgs {
     #[arg(long)]
     pub encoder: Option<PathBuf>,
     /// Leave a mention unlinked when the model gives NIL more than this probability (1: never).
-    #[arg(long, default_value_t = tailor::disambiguate::model::DEFAULT_NIL_THRESHOLD)]
+    #[arg(long, default_value_t = tailor::disambiguate::model::DEFAULT_NIL_THRESHOLD,
+          value_parser = super::values::share)]
     pub model_nil: f32,
 }
 

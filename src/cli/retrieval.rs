@@ -15,7 +15,8 @@ pub struct RetrievalArgs {
     #[arg(long, default_value_os_t = super::default_kb_dir())]
     pub kb: std::path::PathBuf,
     /// Candidates kept per mention.
-    #[arg(long, default_value_t = tailor::retrieve::DEFAULT_TOP_K)]
+    #[arg(long, default_value_t = tailor::retrieve::DEFAULT_TOP_K,
+          value_parser = super::values::at_least_one::<usize>)]
     pub top_k: usize,
     /// Exact alias matches only: no fuzzy candidates from the tantivy index.
     #[arg(long)]

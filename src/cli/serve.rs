@@ -11,6 +11,7 @@ use tailor::link::serve::{serve, LinkService, ServeLimits};
 
 use super::model::{LoadedModels, ModelArgs};
 use super::retrieval::{load, RetrievalArgs};
+use super::values::{at_least_one, share};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -22,18 +23,21 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Largest request body in bytes.
-    #[arg(long, default_value_t = ServeLimits::default().max_body_bytes)]
+    #[arg(long, default_value_t = ServeLimits::default().max_body_bytes,
+          value_parser = at_least_one::<usize>)]
     max_body_bytes: usize,
     /// Most documents in one request.
-    #[arg(long, default_value_t = ServeLimits::default().max_batch)]
+    #[arg(long, default_value_t = ServeLimits::default().max_batch,
+          value_parser = at_least_one::<usize>)]
     max_batch: usize,
     /// Largest document text in bytes.
-    #[arg(long, default_value_t = ServeLimits::default().max_doc_bytes)]
+    #[arg(long, default_value_t = ServeLimits::default().max_doc_bytes,
+          value_parser = at_least_one::<usize>)]
     max_doc_bytes: usize,
     /// With --prior-only: leave a mention unlinked when its best prior is below this.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
     nil_threshold: f32,
-    /// Candidates returned per mention.
+    /// Candidates returned per mention (0: only the chosen entity).
     #[arg(long, default_value_t = tailor::link::DEFAULT_OUTPUT_CANDIDATES)]
     output_candidates: usize,
 }

@@ -14,6 +14,7 @@ use tailor::disambiguate::model::EntityTextVectors;
 
 use super::model::{entity_text_cache, load_encoder};
 use super::retrieval::{load, RetrievalArgs};
+use super::values::{at_least_one, share};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -35,7 +36,7 @@ pub struct TrainArgs {
     ablations: bool,
     /// Weakly labelled mentions to make from the KB (both splits). The encoder pass over
     /// them is most of the training time: about 10 minutes for 20,000 on 2 cores.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = at_least_one::<usize>)]
     max_examples: usize,
     /// Directory of Wikipedia extracts named <QID>.txt; "none" uses only the KB.
     #[arg(long, default_value = "../shared/data/kb/codex/types/en/extracts")]
@@ -51,10 +52,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.05, value_parser = share)]
     holdout: f32,
     /// Passes over the training mentions; the epoch best on held-out mentions is kept.
-    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = at_least_one)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = at_least_one::<usize>)]
     epochs: usize,
     /// Mentions per optimizer step.
-    #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = at_least_one)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = at_least_one::<usize>)]
     batch_size: usize,
     /// AdamW learning rate of the fusion layers.
     #[arg(long, default_value_t = TrainOptions::default().lr)]
@@ -68,10 +69,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainOptions::default().kg_dropout, value_parser = share)]
     kg_dropout: f32,
     /// Times a mention whose gold is not the prior's choice is seen per epoch.
-    #[arg(long, default_value_t = TrainOptions::default().hard_repeats)]
+    #[arg(long, default_value_t = TrainOptions::default().hard_repeats, value_parser = at_least_one::<usize>)]
     hard_repeats: usize,
     /// Width of the fusion layers.
-    #[arg(long, default_value_t = 96)]
+    #[arg(long, default_value_t = 96, value_parser = at_least_one::<usize>)]
     hidden: usize,
     /// Seeds the weak labels, the shuffling and the initial weights.
     #[arg(long, default_value_t = 17)]
@@ -79,26 +80,6 @@ pub struct TrainArgs {
     /// Continue an interrupted run from the checkpoints in OUT.partial.
     #[arg(long)]
     resume: bool,
-}
-
-/// A share in [0, 1], as the sampling options need.
-pub fn share(text: &str) -> std::result::Result<f32, String> {
-    let v: f32 = text.parse().map_err(|e| format!("{e}"))?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{v} is not within [0, 1]"))
-    }
-}
-
-/// A count that must be positive (epochs, batch size).
-fn at_least_one(text: &str) -> std::result::Result<usize, String> {
-    let v: usize = text.parse().map_err(|e| format!("{e}"))?;
-    if v >= 1 {
-        Ok(v)
-    } else {
-        Err("must be at least 1".into())
-    }
 }
 
 /// Groups weak examples by sentence; a masked copy of a sentence is a sentence of its own.
@@ -184,6 +165,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             hard_repeats: args.hard_repeats,
             ..TrainOptions::default()
         },
+        weak_labels: Some(weak_options),
         hidden: args.hidden,
         ablations: args.ablations,
         out: args.out.clone(),

@@ -8,6 +8,7 @@ use clap::Args;
 use tailor::disambiguate::weak::{self, WeakOptions};
 
 use super::retrieval::{load, RetrievalArgs};
+use super::values::{at_least_one, share};
 
 #[derive(Debug, Args)]
 pub struct WeakLabelsArgs {
@@ -25,30 +26,30 @@ pub struct WeakLabelsArgs {
     #[arg(long)]
     max_extracts: Option<usize>,
     /// Total mentions over both splits.
-    #[arg(long, default_value_t = WeakOptions::default().max_examples)]
+    #[arg(long, default_value_t = WeakOptions::default().max_examples, value_parser = at_least_one::<usize>)]
     max_examples: usize,
     /// Gold occurrences allowed per entity.
-    #[arg(long, default_value_t = WeakOptions::default().max_per_entity)]
+    #[arg(long, default_value_t = WeakOptions::default().max_per_entity, value_parser = at_least_one::<u32>)]
     max_per_entity: u32,
     /// Most of the total that descriptions may fill; triples fill the rest.
-    #[arg(long, default_value_t = WeakOptions::default().description_share, value_parser = super::train::share)]
+    #[arg(long, default_value_t = WeakOptions::default().description_share, value_parser = share)]
     description_share: f32,
     /// Share of mentions masked.
-    #[arg(long, default_value_t = WeakOptions::default().mask_rate, value_parser = super::train::share)]
+    #[arg(long, default_value_t = WeakOptions::default().mask_rate, value_parser = share)]
     mask_rate: f32,
     #[arg(long, default_value = weak::MASK_TOKEN)]
     mask_token: String,
     /// Share of verbalized mentions written with a name retrieval ranks their entity low for
     /// (an alias, or in triples a word of the label the other entity points to).
-    #[arg(long, default_value_t = WeakOptions::default().hard_names, value_parser = super::train::share)]
+    #[arg(long, default_value_t = WeakOptions::default().hard_names, value_parser = share)]
     hard_names: f32,
     /// Share of sentences held out for validation.
-    #[arg(long, default_value_t = WeakOptions::default().holdout, value_parser = super::train::share)]
+    #[arg(long, default_value_t = WeakOptions::default().holdout, value_parser = share)]
     holdout: f32,
     #[arg(long, default_value_t = WeakOptions::default().seed)]
     seed: u64,
     /// Share of the exact prior mass that makes a candidate dominant.
-    #[arg(long, default_value_t = weak::DEFAULT_DOMINANCE)]
+    #[arg(long, default_value_t = weak::DEFAULT_DOMINANCE, value_parser = share)]
     dominance: f32,
 }
 

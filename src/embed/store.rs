@@ -357,6 +357,7 @@ pub fn save(
         .prefix(".embed-")
         .tempdir_in(parent)
         .map_err(|e| EmbedError::io(parent, e))?;
+    let _partial = crate::interrupt::Partial::track(staging.path());
     let s = staging.path();
     let view = params.view();
     let d = params.dim;
@@ -472,6 +473,7 @@ fn write_lookup(
 pub fn update_manifest(dir: &Path, manifest: &EmbedManifest) -> Result<()> {
     let path: PathBuf = dir.join(MANIFEST);
     let tmp = dir.join(".manifest.json.partial");
+    let _partial = crate::interrupt::Partial::track(&tmp);
     let json = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
     std::fs::write(&tmp, json).map_err(|e| EmbedError::io(&tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| EmbedError::io(&path, e))

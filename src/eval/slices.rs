@@ -211,7 +211,7 @@ pub fn pool(
     popularity: &str,
     cfg: &SliceConfig,
 ) -> Vec<SliceResult> {
-    let mut groups: Vec<(String, String, Vec<(&BenchmarkResult, usize)>)> = Vec::new();
+    let mut groups: Vec<(String, String, Vec<MentionAt<'_>>)> = Vec::new();
     for (result, slices) in results.iter().zip(slices) {
         for s in slices
             .iter()
@@ -237,8 +237,11 @@ pub fn pool(
         .collect()
 }
 
+/// A mention of a benchmark: the benchmark's result and the mention's index in it.
+type MentionAt<'a> = (&'a BenchmarkResult, usize);
+
 /// Each system's figures over the mentions `at` (a benchmark and a mention index in it).
-fn score(at: &[(&BenchmarkResult, usize)], cfg: &SliceConfig) -> Vec<SystemSlice> {
+fn score(at: &[MentionAt<'_>], cfg: &SliceConfig) -> Vec<SystemSlice> {
     let Some((first, _)) = at.first() else {
         return Vec::new();
     };
@@ -385,6 +388,7 @@ mod tests {
                 predictions,
                 linked: vec![],
             }],
+            context_candidates: Default::default(),
             mentions,
         };
         let map = |pairs: &[(&str, u64)]| -> HashMap<String, u64> {

@@ -83,6 +83,21 @@ pub fn render_table(results: &[BenchmarkResult]) -> String {
             .collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
+    out.push('\n');
+    for r in results {
+        let c = &r.context_candidates;
+        let _ = writeln!(
+            out,
+            "{}: context candidates: {} added, {} raised, gold among them {} ({} added, {} \
+             raised)",
+            r.name,
+            c.added,
+            c.raised,
+            c.gold_added + c.gold_raised,
+            c.gold_added,
+            c.gold_raised
+        );
+    }
     out.push_str(
         "\ncoverage: scored gold entity mentions whose entity is in the KB. R@k: in-KB gold \
          mentions with the gold among the first k candidates (n of them). gold-mention: \

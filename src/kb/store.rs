@@ -45,6 +45,7 @@ pub fn save(kb: &Kb, dir: &Path) -> Result<()> {
         .prefix(&format!(".{name}.partial-"))
         .tempdir_in(parent)
         .map_err(|e| KbError::io(parent, e))?;
+    let _partial = crate::interrupt::Partial::track(staging.path());
 
     write_tables(kb, staging.path())?;
     let manifest_path = staging.path().join(MANIFEST);

@@ -60,6 +60,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
         .prefix(".tailor-partial-")
         .tempfile_in(dir)
         .map_err(|e| LinkError::io(dir, e))?;
+    let _partial = crate::interrupt::Partial::track(tmp.path());
     let mut report = MergeReport::default();
     let tmp = if parquet_out {
         merge_parquet(&parts, tmp, out, &mut report)?

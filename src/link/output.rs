@@ -7,7 +7,8 @@
 //!   for.
 //!
 //! Both write to a temporary file beside the target and rename it into place on `finish`, so an
-//! interrupted run never leaves a truncated output where a reader would find it.
+//! interrupted run never leaves a truncated output where a reader would find it; the temporary
+//! file is registered with [`crate::interrupt`], so a signal removes it too.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use tempfile::NamedTempFile;
 
 use super::error::LinkError;
 use super::linker::LinkedDocument;
+use crate::interrupt::Partial;
 
 /// Rows buffered before a Parquet row group is written.
 const ROWS_PER_GROUP: usize = 64 * 1024;
@@ -33,11 +35,13 @@ pub enum AnnotationWriter {
     Jsonl {
         target: PathBuf,
         out: BufWriter<NamedTempFile>,
+        partial: Partial,
     },
     Parquet {
         target: PathBuf,
         writer: Box<ArrowWriter<NamedTempFile>>,
         rows: Box<MentionRows>,
+        partial: Partial,
     },
 }
 
@@ -58,6 +62,7 @@ impl AnnotationWriter {
             .prefix(tmp_prefix)
             .tempfile_in(dir)
             .map_err(|e| LinkError::io(dir, e))?;
+        let partial = Partial::track(tmp.path());
         let name = target.to_string_lossy();
         if name.ends_with(".parquet") {
             let props = WriterProperties::builder()
@@ -76,11 +81,13 @@ impl AnnotationWriter {
                 target: target.to_path_buf(),
                 writer: Box::new(writer),
                 rows: Box::default(),
+                partial,
             })
         } else if name.ends_with(".jsonl") || name.ends_with(".json") {
             Ok(AnnotationWriter::Jsonl {
                 target: target.to_path_buf(),
                 out: BufWriter::new(tmp),
+                partial,
             })
         } else {
             Err(LinkError::BadInput {
@@ -92,7 +99,7 @@ impl AnnotationWriter {
 
     pub fn write(&mut self, doc: &LinkedDocument) -> Result<(), LinkError> {
         match self {
-            AnnotationWriter::Jsonl { target, out } => {
+            AnnotationWriter::Jsonl { target, out, .. } => {
                 serde_json::to_writer(&mut *out, doc).expect("documents serialize");
                 out.write_all(b"\n")
                     .map_err(|e| LinkError::io(target.as_path(), e))
@@ -101,6 +108,7 @@ impl AnnotationWriter {
                 target,
                 writer,
                 rows,
+                ..
             } => {
                 rows.push(doc);
                 if rows.len >= ROWS_PER_GROUP {
@@ -113,27 +121,33 @@ impl AnnotationWriter {
 
     /// Flushes and renames the output into place.
     pub fn finish(self) -> Result<PathBuf, LinkError> {
-        let (tmp, target) = match self {
-            AnnotationWriter::Jsonl { target, out } => {
+        let (tmp, target, partial) = match self {
+            AnnotationWriter::Jsonl {
+                target,
+                out,
+                partial,
+            } => {
                 let tmp = out
                     .into_inner()
                     .map_err(|e| LinkError::io(&target, e.into_error()))?;
-                (tmp, target)
+                (tmp, target, partial)
             }
             AnnotationWriter::Parquet {
                 target,
                 mut writer,
                 mut rows,
+                partial,
             } => {
                 write_batch(&target, &mut writer, &mut rows)?;
                 let tmp = writer.into_inner().map_err(|source| LinkError::Parquet {
                     path: target.clone(),
                     source,
                 })?;
-                (tmp, target)
+                (tmp, target, partial)
             }
         };
         crate::persist::persist(tmp, &target).map_err(|e| LinkError::io(&target, e))?;
+        drop(partial);
         Ok(target)
     }
 }

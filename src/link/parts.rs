@@ -186,6 +186,7 @@ impl PartsWriter {
             .prefix(&self.tmp_prefix())
             .tempfile_in(&self.dir)
             .map_err(|e| LinkError::io(&self.dir, e))?;
+        let _partial = crate::interrupt::Partial::track(tmp.path());
         std::fs::write(tmp.path(), json).map_err(|e| LinkError::io(tmp.path(), e))?;
         crate::persist::persist(tmp, &self.manifest).map_err(|e| LinkError::io(&self.manifest, e))
     }

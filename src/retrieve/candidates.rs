@@ -27,6 +27,10 @@ pub enum CandidateSource {
     Fuzzy,
     /// A partial name the document's other mentions point to (see [`super::document`]).
     Context,
+    /// A fuzzy candidate the document's other mentions raised, being named there in full (see
+    /// [`super::document`]): apart from `Fuzzy` so that evaluation can count how often the
+    /// context was right. Its `alias_prior` is still the fuzzy match's.
+    Raised,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

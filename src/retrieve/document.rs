@@ -8,7 +8,8 @@
 //! of an article). An entity whose names contain every word of the mention and that is an anchor
 //! itself ("Jobs" after "Steve Jobs") or that a relation joins to one becomes a candidate of
 //! source [`CandidateSource::Context`]; a fuzzy candidate already there that is itself an anchor
-//! ("Jobs" finds Steve Jobs fuzzily, and "Steve Jobs" was named nearby) is raised the same way.
+//! ("Jobs" finds Steve Jobs fuzzily, and "Steve Jobs" was named nearby) is raised the same way
+//! and becomes of source [`CandidateSource::Raised`].
 //! They share [`CONTEXT_SHARE`] of the prior by their support: the anchors' prior mass, averaged
 //! over the other mentions. Their `alias_prior` stays what the alias table said.
 
@@ -225,7 +226,11 @@ pub fn add_context_candidates(
         for (entity, support) in found {
             let prior = share * support / total;
             match list.iter_mut().find(|c| c.entity == entity) {
-                Some(c) => c.prior += prior,
+                // only a fuzzy candidate gains support above (an exact one needs none)
+                Some(c) => {
+                    c.prior += prior;
+                    c.source = CandidateSource::Raised;
+                }
                 None => list.push(Candidate {
                     entity,
                     prior,
@@ -379,7 +384,7 @@ mod tests {
         let raised = &lists[1];
         assert_eq!(raised.len(), 2, "{raised:?}");
         let man = raised.iter().find(|c| c.entity == jobs).unwrap();
-        assert_eq!(man.source, CandidateSource::Fuzzy);
+        assert_eq!(man.source, CandidateSource::Raised);
         let want = 0.1 * (1.0 - CONTEXT_SHARE) + CONTEXT_SHARE;
         assert!((man.prior - want).abs() < 1e-6, "{man:?}");
         assert_eq!(man.alias_prior, 0.1, "the alias prior is untouched");

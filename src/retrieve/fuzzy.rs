@@ -80,6 +80,7 @@ impl FuzzyIndex {
                 return Self::build(table, None);
             }
         };
+        let partial = crate::interrupt::Partial::track(staging.path());
         Self::build(table, Some(staging.path()))?;
         let ready = staging.keep();
         if let Err(e) = std::fs::rename(&ready, dir) {
@@ -92,6 +93,7 @@ impl FuzzyIndex {
                 });
             }
         }
+        drop(partial);
         let index = Index::open_in_dir(dir).map_err(|source| FuzzyError::Index {
             path: dir.to_path_buf(),
             source,

@@ -64,6 +64,17 @@ impl RetrieverOptions {
     }
 }
 
+/// The retrieval settings a run used, recorded beside its results (an eval report, a model's
+/// config) so that a figure can be traced to the candidates it was measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RetrievalSettings {
+    pub top_k: usize,
+    /// Whether fuzzy candidates from the tantivy index were added.
+    pub fuzzy: bool,
+    /// Whether candidates from the document's other mentions were added.
+    pub context: bool,
+}
+
 /// Everything retrieval needs, built once from the KB.
 pub struct Retriever {
     pub table: AliasTable,
@@ -112,6 +123,15 @@ impl Retriever {
             context: options.context,
             cache: CandidateCache::new(DEFAULT_CACHE_KEYS),
         })
+    }
+
+    /// The settings this retriever runs with.
+    pub fn settings(&self) -> RetrievalSettings {
+        RetrievalSettings {
+            top_k: self.top_k,
+            fuzzy: self.fuzzy.is_some(),
+            context: self.context,
+        }
     }
 
     /// Mentions of KB aliases in raw text, by the leftmost-longest rule.

@@ -13,6 +13,7 @@ use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::disambiguate::weak::WeakOptions;
 use crate::embed::Embeddings;
 use crate::encode::Encoder;
 use crate::kb::{EntityIdx, Kb};
@@ -63,6 +64,8 @@ pub struct FitPlan<'a> {
     pub train: Vec<LabelledSentence>,
     pub holdout: Vec<LabelledSentence>,
     pub options: TrainOptions,
+    /// How `train` and `holdout` were made, recorded in the model's config.
+    pub weak_labels: Option<WeakOptions>,
     /// Width of the interaction layers.
     pub hidden: usize,
     /// Also train text-only and KG-only models under `OUT/ablations/`.
@@ -255,6 +258,8 @@ fn fit_variant(
         holdout_mentions: holdout.len(),
         history: Vec::new(),
         best_epoch: None,
+        weak_labels: plan.weak_labels.clone(),
+        retrieval: Some(plan.retriever.settings()),
     };
     let device = Device::Cpu;
     let mut vars = VarMap::new();

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+use crate::disambiguate::weak::WeakOptions;
 use crate::kb::Kb;
+use crate::retrieve::RetrievalSettings;
 
 use super::error::{ModelError, Result};
 use super::net::NetShape;
@@ -50,6 +52,13 @@ pub struct ModelConfig {
     /// The epoch whose weights `model.safetensors` holds: the best on held-out mentions.
     #[serde(default)]
     pub best_epoch: Option<usize>,
+    /// How the weak labels it was trained on were made (`None`: not recorded, as in models
+    /// trained before this was kept).
+    #[serde(default)]
+    pub weak_labels: Option<WeakOptions>,
+    /// The retrieval that proposed the training candidates (`None`: not recorded).
+    #[serde(default)]
+    pub retrieval: Option<RetrievalSettings>,
 }
 
 impl ModelConfig {
@@ -125,4 +134,48 @@ pub fn ablations(dir: &Path) -> Vec<(String, PathBuf)> {
         .collect();
     found.sort();
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_from_before_weak_label_settings_were_kept_still_loads() {
+        let config = ModelConfig::read(Path::new("models/default")).unwrap();
+        assert_eq!(config.format_version, MODEL_FORMAT_VERSION);
+        assert!(config.best_epoch.is_some());
+        let text = serde_json::to_string(&config).unwrap();
+        let again: ModelConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(again.weak_labels.is_some(), config.weak_labels.is_some());
+    }
+
+    #[test]
+    fn weak_label_settings_and_retrieval_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ModelConfig::read(Path::new("models/default")).unwrap();
+        config.weak_labels = Some(WeakOptions {
+            extracts: Some("extracts".into()),
+            max_extracts: Some(30),
+            max_examples: 2500,
+            hard_names: 0.25,
+            seed: 9,
+            ..WeakOptions::default()
+        });
+        config.retrieval = Some(RetrievalSettings {
+            top_k: 12,
+            fuzzy: false,
+            context: true,
+        });
+        config.write(dir.path()).unwrap();
+        let read = ModelConfig::read(dir.path()).unwrap();
+        let weak = read.weak_labels.unwrap();
+        assert_eq!(weak.extracts.as_deref(), Some(Path::new("extracts")));
+        assert_eq!(
+            (weak.max_extracts, weak.max_examples, weak.seed),
+            (Some(30), 2500, 9)
+        );
+        assert_eq!(weak.hard_names, 0.25);
+        assert_eq!(read.retrieval, config.retrieval);
+    }
 }

@@ -52,8 +52,10 @@ const BATCH: usize = 4096;
 /// Smallest batch, so the last few mentions still come in parallel.
 const MIN_BATCH: usize = 64;
 
-/// Settings of a weak-labelling run.
-#[derive(Debug, Clone)]
+/// Settings of a weak-labelling run. A model's config records them; fields missing from an
+/// older config read as their defaults.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WeakOptions {
     /// Directory of `<QID>.txt` extracts; `None` uses descriptions and triples only.
     pub extracts: Option<PathBuf>,
@@ -79,6 +81,7 @@ pub struct WeakOptions {
     /// See [`DEFAULT_DOMINANCE`].
     pub dominance: f32,
     /// Draw a progress bar (only shown on a terminal).
+    #[serde(skip)]
     pub progress: bool,
 }
 

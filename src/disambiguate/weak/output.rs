@@ -23,6 +23,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use tempfile::NamedTempFile;
 
+use crate::interrupt::Partial;
 use crate::kb::Kb;
 
 use super::error::WeakError;
@@ -94,16 +95,18 @@ pub fn sibling(out: &Path, tag: &str, ext: Option<&str>) -> PathBuf {
 }
 
 /// A temporary file in the target's directory.
-fn temp_beside(target: &Path) -> Result<NamedTempFile, WeakError> {
+fn temp_beside(target: &Path) -> Result<(NamedTempFile, Partial), WeakError> {
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| WeakError::io(dir, e))?;
-    tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".tailor-partial-")
         .tempfile_in(dir)
-        .map_err(|e| WeakError::io(dir, e))
+        .map_err(|e| WeakError::io(dir, e))?;
+    let partial = Partial::track(tmp.path());
+    Ok((tmp, partial))
 }
 
 fn persist(tmp: NamedTempFile, target: &Path) -> Result<(), WeakError> {
@@ -116,7 +119,7 @@ pub fn write_rows(target: &Path, rows: &[OutputRow]) -> Result<(), WeakError> {
     if name.ends_with(".parquet") {
         write_parquet(target, rows)
     } else if name.ends_with(".jsonl") || name.ends_with(".json") {
-        let tmp = temp_beside(target)?;
+        let (tmp, _partial) = temp_beside(target)?;
         let mut out = BufWriter::new(tmp);
         for row in rows {
             serde_json::to_writer(&mut out, row).map_err(|source| WeakError::Json {
@@ -138,7 +141,7 @@ pub fn write_rows(target: &Path, rows: &[OutputRow]) -> Result<(), WeakError> {
 
 /// Writes any serializable value as pretty JSON.
 pub fn write_json<T: serde::Serialize>(target: &Path, value: &T) -> Result<(), WeakError> {
-    let tmp = temp_beside(target)?;
+    let (tmp, _partial) = temp_beside(target)?;
     let mut out = BufWriter::new(tmp);
     serde_json::to_writer_pretty(&mut out, value).map_err(|source| WeakError::Json {
         path: target.into(),
@@ -177,7 +180,7 @@ fn write_parquet(target: &Path, rows: &[OutputRow]) -> Result<(), WeakError> {
         path: target.into(),
         source,
     };
-    let tmp = temp_beside(target)?;
+    let (tmp, _partial) = temp_beside(target)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid level"),

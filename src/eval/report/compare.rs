@@ -107,9 +107,11 @@ mod tests {
                 slices: vec![slice("RARE"), slice(&format!("only at {accuracy}"))],
                 errors: vec![],
                 error_reasons: vec![],
+                context_candidates: Default::default(),
             }],
             pooled: vec![],
             geometry: vec![],
+            retrieval: None,
         }
     }
 

@@ -32,6 +32,7 @@ fn figure(out: &mut String, plot: Result<String, String>) {
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1600px}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;\
 font-size:13px;text-align:left}th{background:#f0f0f0}figure{margin:1em 0}\
+figure svg{max-width:100%;height:auto}\
 .ctx{color:#555}.m{font-weight:bold;color:#000}.warn{color:#b00}";
 
 pub fn render(m: &ReportMetrics, changes: &[SliceChange]) -> String {

@@ -21,8 +21,9 @@ use super::error::EvalError;
 use super::geometry::Geometry;
 use super::slice_inputs::read_tags;
 use super::slices::{pool, slice, SliceConfig, SliceInputs, SliceResult};
-use super::{BenchmarkResult, GoldSet};
+use super::{BenchmarkResult, ContextCandidates, GoldSet};
 use crate::kb::Kb;
+use crate::retrieve::RetrievalSettings;
 
 pub use compare::{compare, SliceChange};
 pub use errors::{worst_errors, ErrorRow, Reason};
@@ -60,6 +61,9 @@ pub struct BenchmarkMetrics {
     /// Per system, its errors counted by reason (`no candidate`, `NIL predicted`, …).
     #[serde(default)]
     pub error_reasons: Vec<(String, BTreeMap<String, u64>)>,
+    /// Candidates the document's context added or raised, and how often the gold was one.
+    #[serde(default)]
+    pub context_candidates: ContextCandidates,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,9 +79,13 @@ pub struct ReportMetrics {
     pub pooled: Vec<SliceResult>,
     #[serde(default)]
     pub geometry: Vec<Geometry>,
+    /// The candidates every system chose among (`None` in reports written before it was kept).
+    #[serde(default)]
+    pub retrieval: Option<RetrievalSettings>,
 }
 
-/// Slices every benchmark and gathers what the report shows.
+/// Slices every benchmark and gathers what the report shows; `retrieval` is what proposed the
+/// candidates of `results`.
 pub fn build(
     results: &[BenchmarkResult],
     golds: &[GoldSet],
@@ -85,6 +93,7 @@ pub fn build(
     inputs: &mut SliceInputs,
     cfg: &SliceConfig,
     geometry: Vec<Geometry>,
+    retrieval: RetrievalSettings,
 ) -> Result<ReportMetrics, EvalError> {
     let mut benchmarks = Vec::with_capacity(results.len());
     for (r, g) in results.iter().zip(golds) {
@@ -130,6 +139,7 @@ pub fn build(
             slices: slice(r, inputs, cfg),
             errors,
             error_reasons,
+            context_candidates: r.context_candidates,
         });
     }
     let popularity_measure = if inputs.counts.is_some() {
@@ -153,6 +163,7 @@ pub fn build(
         benchmarks,
         pooled,
         geometry,
+        retrieval: Some(retrieval),
     })
 }
 
@@ -176,6 +187,7 @@ fn write_aside(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvalError> {
         .prefix(".tailor-partial-")
         .tempfile_in(dir)
         .map_err(io)?;
+    let _partial = crate::interrupt::Partial::track(tmp.path());
     std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
     crate::persist::persist(tmp, &path).map_err(io)
 }

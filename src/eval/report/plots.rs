@@ -17,6 +17,9 @@ const COLOURS: [RGBColor; 6] = [
     RGBColor(213, 94, 0),
 ];
 
+/// Height of the legend strip between the caption and the plot.
+const LEGEND_ROW: u32 = 24;
+
 /// One bar: the value and its interval `(low, high)` where known.
 #[derive(Debug, Clone, Copy)]
 pub struct Bar {
@@ -69,6 +72,7 @@ fn draw_bars(
         .margin(12)
         .x_label_area_size(170)
         .y_label_area_size(48)
+        .set_label_area_size(LabelAreaPosition::Top, LEGEND_ROW)
         .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..1.05)
         .map_err(err)?;
     chart
@@ -90,9 +94,7 @@ fn draw_bars(
                     colour.filled(),
                 )
             }))
-            .map_err(err)?
-            .label(line.name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
+            .map_err(err)?;
         chart
             .draw_series(line.values.iter().enumerate().filter_map(|(c, bar)| {
                 let (low, high) = bar.interval?;
@@ -104,12 +106,8 @@ fn draw_bars(
             }))
             .map_err(err)?;
     }
-    finish(
-        &root,
-        &mut chart,
-        categories,
-        SeriesLabelPosition::UpperRight,
-    )
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    finish(&root, &chart, categories, &names, Swatch::Bar)
 }
 
 /// Curves on a 0–`y_max` scale over ordered categories, a point per value.
@@ -142,6 +140,7 @@ fn draw_curves(
         .margin(12)
         .x_label_area_size(170)
         .y_label_area_size(48)
+        .set_label_area_size(LabelAreaPosition::Top, LEGEND_ROW)
         .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..y_max.max(1e-9) * 1.05)
         .map_err(err)?;
     chart
@@ -161,37 +160,70 @@ fn draw_curves(
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-            .map_err(err)?
-            .label(line.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 12, y)], colour));
+            .map_err(err)?;
         chart
             .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(err)?;
     }
-    finish(
-        &root,
-        &mut chart,
-        categories,
-        SeriesLabelPosition::LowerRight,
-    )
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    finish(&root, &chart, categories, &names, Swatch::Line)
 }
 
-/// Category names, the legend at `legend`, and the drawing written out: how every plot ends.
-fn finish<'a, DB: DrawingBackend + 'a>(
+/// How a series is drawn, and so its mark in the legend.
+#[derive(Clone, Copy)]
+enum Swatch {
+    Bar,
+    Line,
+}
+
+/// Category names, the legend and the drawing written out: how every plot ends.
+fn finish<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
-    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     categories: &[String],
-    legend: SeriesLabelPosition,
+    series: &[&str],
+    swatch: Swatch,
 ) -> Draw {
     label_categories(root, chart, categories)?;
-    chart
-        .configure_series_labels()
-        .position(legend)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
+    legend_row(root, chart, series, swatch)?;
     root.present().map_err(err)
+}
+
+/// The legend as one row in the strip above the plot, from its left edge: on screen however
+/// wide the chart is (a wide chart's right edge can be beyond the window), and never over a bar
+/// or a point.
+fn legend_row<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    series: &[&str],
+    swatch: Swatch,
+) -> Draw {
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let y = ys.start - LEGEND_ROW as i32 / 2;
+    let style = ("sans-serif", 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let mut x = xs.start;
+    for (s, name) in series.iter().enumerate() {
+        let colour = COLOURS[s % COLOURS.len()];
+        match swatch {
+            Swatch::Bar => root.draw(&Rectangle::new(
+                [(x, y - 5), (x + 10, y + 5)],
+                colour.filled(),
+            )),
+            Swatch::Line => root.draw(&PathElement::new(
+                vec![(x, y), (x + 14, y)],
+                colour.stroke_width(2),
+            )),
+        }
+        .map_err(err)?;
+        root.draw(&Text::new(name.to_string(), (x + 18, y), style.clone()))
+            .map_err(err)?;
+        // Text is not measured without a font backend: about 8 px a character at this size.
+        x += 18 + 8 * name.chars().count() as i32 + 20;
+    }
+    Ok(())
 }
 
 /// Category names under the x axis, rotated so long names fit.

@@ -1,0 +1,52 @@
+//! Value parsers for flags whose range clap's types do not carry: shares and thresholds in
+//! [0, 1], and counts that must be positive. A value out of range is refused while the
+//! arguments are parsed, naming the flag, before any KB or model is loaded.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+/// A share or probability threshold in [0, 1] (NaN is refused too).
+pub fn share(text: &str) -> Result<f32, String> {
+    let v: f32 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not within [0, 1]"))
+    }
+}
+
+/// A count that must be positive (epochs, batch sizes, candidates kept, byte limits).
+pub fn at_least_one<T>(text: &str) -> Result<T, String>
+where
+    T: FromStr + PartialOrd + From<u8>,
+    T::Err: Display,
+{
+    let v: T = text.parse().map_err(|e| format!("{e}"))?;
+    if v >= T::from(1) {
+        Ok(v)
+    } else {
+        Err("must be at least 1".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_outside_the_unit_interval_are_refused() {
+        assert_eq!(share("0"), Ok(0.0));
+        assert_eq!(share("1"), Ok(1.0));
+        for bad in ["-1", "5", "NaN", "1.0001", "x"] {
+            assert!(share(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn counts_must_be_positive() {
+        assert_eq!(at_least_one::<usize>("3"), Ok(3));
+        assert_eq!(at_least_one::<u64>("1"), Ok(1));
+        assert!(at_least_one::<usize>("0").is_err());
+        assert!(at_least_one::<usize>("-2").is_err());
+    }
+}
