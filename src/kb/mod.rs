@@ -5,6 +5,7 @@
 //! Parquet tables plus a manifest ([`store`]). Every later stage reads the KB through the public
 //! types here.
 
+mod adjacency;
 mod budget;
 mod builder;
 mod error;
@@ -19,6 +20,7 @@ pub mod store;
 mod tables;
 mod wikidata;
 
+pub use adjacency::RelationAdjacency;
 pub use builder::KbBuilder;
 pub use error::{KbError, RecordAt, Result};
 pub use graph::{EdgeKind, KbGraph, Neighbour};

@@ -3,8 +3,9 @@
 //! one id space, as in Wikidata: a type is an entity that others are instances of.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use super::adjacency::RelationAdjacency;
 use super::error::{KbError, Result};
 use super::graph::KbGraph;
 use super::manifest::Manifest;
@@ -66,6 +67,7 @@ pub struct Kb {
     entity_index: HashMap<String, EntityIdx>,
     relation_index: HashMap<String, RelationIdx>,
     graph: OnceLock<KbGraph>,
+    adjacency: OnceLock<Arc<RelationAdjacency>>,
 }
 
 impl Kb {
@@ -100,6 +102,7 @@ impl Kb {
             entity_index,
             relation_index,
             graph: OnceLock::new(),
+            adjacency: OnceLock::new(),
         }
     }
 
@@ -165,6 +168,13 @@ impl Kb {
     /// The typed graph over entities, built on first use.
     pub fn graph(&self) -> &KbGraph {
         self.graph.get_or_init(|| KbGraph::build(self))
+    }
+
+    /// Relation neighbours as sorted lists, built on first use; shared (`Arc`) so a retriever
+    /// can keep them without borrowing the KB.
+    pub fn adjacency(&self) -> &Arc<RelationAdjacency> {
+        self.adjacency
+            .get_or_init(|| Arc::new(RelationAdjacency::build(self)))
     }
 
     pub fn counts(&self) -> KbCounts {

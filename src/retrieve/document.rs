@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use crate::kb::{EntityIdx, Kb};
+use crate::kb::{EntityIdx, RelationAdjacency};
 
 use super::alias_table::AliasTable;
 use super::candidates::{Candidate, CandidateSource};
@@ -36,49 +36,6 @@ pub const CONTEXT_SHARE: f32 = 0.2;
 /// Alias similarity given to a context candidate: a partial name, as
 /// [`super::alias_similarity`] scores one.
 const PARTIAL_SIMILARITY: f32 = 0.9;
-
-/// Each entity's neighbours over relation edges (either direction), sorted and deduplicated,
-/// in one flat array: walking a slice costs far less than walking the graph's edge lists, and
-/// the context search walks many.
-#[derive(Debug, Default)]
-pub struct RelationAdjacency {
-    offsets: Vec<u32>,
-    neighbours: Vec<EntityIdx>,
-}
-
-impl RelationAdjacency {
-    pub fn build(kb: &Kb) -> Self {
-        let n = kb.entities.len();
-        let mut pairs: Vec<(EntityIdx, EntityIdx)> = kb
-            .triples
-            .iter()
-            .filter(|t| t.head != t.tail)
-            .flat_map(|t| [(t.head, t.tail), (t.tail, t.head)])
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut offsets = vec![0u32; n + 1];
-        for &(a, _) in &pairs {
-            offsets[a as usize + 1] += 1;
-        }
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
-        }
-        RelationAdjacency {
-            offsets,
-            neighbours: pairs.into_iter().map(|p| p.1).collect(),
-        }
-    }
-
-    /// The entity's neighbours, sorted.
-    pub fn of(&self, entity: EntityIdx) -> &[EntityIdx] {
-        let e = entity as usize;
-        match (self.offsets.get(e), self.offsets.get(e + 1)) {
-            (Some(&a), Some(&b)) => &self.neighbours[a as usize..b as usize],
-            _ => &[],
-        }
-    }
-}
 
 /// Word → the entities with a name (label, alias, title) containing it.
 #[derive(Debug, Default)]
@@ -249,7 +206,7 @@ pub fn add_context_candidates(
 mod tests {
     use super::*;
 
-    use crate::kb::{KbBuilder, Manifest};
+    use crate::kb::{Kb, KbBuilder, Manifest};
 
     /// A KB of labelled entities linked by triples, with what the context search reads.
     struct Fixture {

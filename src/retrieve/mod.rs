@@ -20,7 +20,7 @@ pub use alias_table::{AliasCandidate, AliasTable, DEFAULT_TOP_K, MAX_ALIAS_TOKEN
 pub use cache::{CandidateCache, DEFAULT_CACHE_KEYS};
 pub use candidates::{alias_similarity, Candidate, CandidateSource};
 pub use common_words::CommonWords;
-pub use document::{NameWords, RelationAdjacency, CONTEXT_SHARE};
+pub use document::{NameWords, CONTEXT_SHARE};
 pub use fuzzy::{FuzzyError, FuzzyHit, FuzzyIndex};
 pub use mentions::{DetectedMention, MentionDetector};
 pub use normalize::normalize;
@@ -84,7 +84,7 @@ pub struct Retriever {
     /// Which entities' names hold which words, for candidates from the document's context.
     pub name_words: NameWords,
     /// Relation neighbours per entity, for the same search.
-    pub adjacency: RelationAdjacency,
+    pub adjacency: std::sync::Arc<crate::kb::RelationAdjacency>,
     /// Whether [`Retriever::add_context_candidates`] adds anything.
     pub context: bool,
     /// Recent candidate lists by normalized mention, shared by all linking threads.
@@ -96,7 +96,7 @@ impl Retriever {
         let started = std::time::Instant::now();
         let table = AliasTable::build(kb, options.top_k);
         let name_words = NameWords::build(&table);
-        let adjacency = RelationAdjacency::build(kb);
+        let adjacency = std::sync::Arc::clone(kb.adjacency());
         let common =
             CommonWords::learn(kb.entities.iter().filter_map(|e| e.description.as_deref()));
         let fuzzy = if options.fuzzy {
