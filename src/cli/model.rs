@@ -6,7 +6,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use candle_core::Device;
 
-use tailor::disambiguate::model::{ablations, EntityTextVectors, ModelScorer, SharedInputs};
+use tailor::disambiguate::model::{
+    ablations, EntityTextVectors, ModelConfig, ModelScorer, SharedInputs,
+};
 use tailor::encode::{self, Encoder, EncoderOptions, FetchOptions};
 use tailor::kb::Kb;
 
@@ -52,10 +54,15 @@ pub fn load_encoder(explicit: Option<&Path>) -> Result<Encoder> {
         .with_context(|| format!("loading the text encoder from {}", dir.display()))
 }
 
-/// Where candidate text vectors of one KB and encoder are kept between runs.
-pub fn entity_text_cache(kb_dir: &Path, encoder: &Encoder) -> PathBuf {
+/// Where candidate text vectors of one KB, encoder and text rendering (relations named) are kept
+/// between runs.
+pub fn entity_text_cache(kb_dir: &Path, encoder: &Encoder, relations: usize) -> PathBuf {
     let fp: String = encoder.fingerprint().chars().take(12).collect();
-    kb_dir.join(format!(".entity-text-{fp}.safetensors"))
+    let rendering = match relations {
+        0 => String::new(),
+        n => format!("r{n}-"),
+    };
+    kb_dir.join(format!(".entity-text-{rendering}{fp}.safetensors"))
 }
 
 /// The loaded systems of a model directory: the model, then (when asked) its ablations.
@@ -69,10 +76,15 @@ pub struct LoadedModels<'a> {
 impl<'a> LoadedModels<'a> {
     pub fn load(args: &ModelArgs, kb: &'a Kb, kb_dir: &Path, with_ablations: bool) -> Result<Self> {
         let encoder = load_encoder(args.encoder.as_deref())?;
-        let cache = entity_text_cache(kb_dir, &encoder);
-        let vectors = EntityTextVectors::load(&cache).unwrap_or_else(|e| {
+        // the ablations are trained in the same run, so they render texts alike
+        let relations = ModelConfig::read(&args.model)
+            .with_context(|| format!("loading the model {}", args.model.display()))?
+            .options
+            .relations_in_text;
+        let cache = entity_text_cache(kb_dir, &encoder, relations);
+        let vectors = EntityTextVectors::load(&cache, relations).unwrap_or_else(|e| {
             tracing::warn!("ignoring the candidate text cache: {e}");
-            EntityTextVectors::default()
+            EntityTextVectors::new(relations)
         });
         let cached_at_start = vectors.len();
         let shared = SharedInputs {

@@ -71,6 +71,10 @@ pub struct TrainArgs {
     /// Times a mention whose gold is not the prior's choice is seen per epoch.
     #[arg(long, default_value_t = TrainOptions::default().hard_repeats, value_parser = at_least_one::<usize>)]
     hard_repeats: usize,
+    /// Relations named in each candidate's text ("spouse: David Beckham"), at most; 0 names
+    /// none. The model records it, and link and eval render candidate texts the same way.
+    #[arg(long, default_value_t = TrainOptions::default().relations_in_text)]
+    relations_in_text: usize,
     /// Width of the fusion layers.
     #[arg(long, default_value_t = 96, value_parser = at_least_one::<usize>)]
     hidden: usize,
@@ -129,8 +133,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let (kb, retriever) = load(&args.retrieval)?;
     let encoder = load_encoder(args.encoder.as_deref())?;
-    let cache = entity_text_cache(&args.retrieval.kb, &encoder);
-    let entity_text = EntityTextVectors::load(&cache)?;
+    let cache = entity_text_cache(&args.retrieval.kb, &encoder, args.relations_in_text);
+    let entity_text = EntityTextVectors::load(&cache, args.relations_in_text)?;
     let cached = entity_text.len();
     let weak_options = WeakOptions {
         extracts,
@@ -163,6 +167,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             prior_dropout: args.prior_dropout,
             kg_dropout: args.kg_dropout,
             hard_repeats: args.hard_repeats,
+            relations_in_text: args.relations_in_text,
             ..TrainOptions::default()
         },
         weak_labels: Some(weak_options),

@@ -15,12 +15,12 @@ use super::kg_vectors::KgVectors;
 use super::signals::Signals;
 
 /// Per-candidate scalar features (see [`scalars`]).
-pub const SCALARS: usize = 8;
+pub const SCALARS: usize = 10;
 /// Per-mention features of the NIL score.
 pub const NIL_FEATURES: usize = 4;
 
 /// Retrieval evidence for one candidate of a mention.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct CandidateFeatures {
     pub entity: EntityIdx,
     pub prior: f32,
@@ -30,6 +30,10 @@ pub struct CandidateFeatures {
     /// Support from the KB: how strongly the candidate is linked to the likely entities of the
     /// document's other mentions, in [0, 1].
     pub coherence: f32,
+    /// Share of the other mentions with any candidate the KB links to this one, in [0, 1].
+    pub reach: f32,
+    /// `reach` minus the best reach of the mention's other candidates, in [-1, 1].
+    pub reach_lead: f32,
 }
 
 /// One mention, ready to score.
@@ -77,9 +81,9 @@ impl Batch {
     }
 }
 
-/// Positions in [`BatchInputs::scalars`] of the KG scalars: coherence and "has a KG
-/// embedding".
-const KG_SCALARS: [usize; 2] = [4, 5];
+/// Positions in [`BatchInputs::scalars`] of the KG scalars: coherence, "has a KG embedding",
+/// reach and reach lead.
+const KG_SCALARS: [usize; 4] = [4, 5, 8, 9];
 
 /// What a batch reads besides the mentions.
 pub struct BatchInputs<'a> {
@@ -151,7 +155,7 @@ impl BatchInputs<'_> {
 
     /// Log prior, alias similarity, exact match, popularity (always read); KG coherence and
     /// "has a KG embedding" (KG signal); the cosine of the candidate's text with the sentence and
-    /// with the mention (text signal).
+    /// with the mention (text signal); KG reach and reach lead (KG signal).
     fn scalars(&self, m: &MentionFeatures, c: &CandidateFeatures, text: &[f32]) -> [f32; SCALARS] {
         let d = self.text_dim;
         let (kg_on, text_on) = (
@@ -174,6 +178,8 @@ impl BatchInputs<'_> {
             },
             if text_on { dot(&m.context[..d]) } else { 0.0 },
             if text_on { dot(&m.context[d..]) } else { 0.0 },
+            if kg_on { c.reach } else { 0.0 },
+            if kg_on { c.reach_lead } else { 0.0 },
         ]
     }
 }
@@ -234,7 +240,7 @@ mod tests {
             prior,
             similarity,
             exact,
-            coherence: 0.0,
+            ..Default::default()
         };
         let f = nil_features(&[c(0.2, 0.7, false), c(0.5, 1.0, true)]);
         assert!((f[0] - 0.5f32.ln() / 14.0).abs() < 1e-6);

@@ -1,44 +1,78 @@
 //! KG coherence: entities of one document support each other when the KB links them.
 //!
-//! For a candidate `e` of mention `i`, coherence is the mean over the other mentions `j` in a
-//! window of the prior mass of `j`'s top candidates that the KB links to `e` (a triple between
-//! them, either way). "Jordan" next to "Chicago Bulls" thus leans to Michael Jordan, and a
-//! rare entity gains support from well-known neighbours that text alone would not give it.
+//! Three features per candidate `e` of mention `i`, over the other mentions `j` in a window:
+//! - `coherence`: the mean over `j` of the prior mass of `j`'s top candidates that the KB links
+//!   to `e` (a triple between them, either way). "Jordan" next to "Chicago Bulls" thus leans to
+//!   Michael Jordan, and a rare entity gains support from well-known neighbours.
+//! - `reach`: the share of the `j` with any candidate at all linked to `e`. The prior mass
+//!   misses the case the long tail needs most: "David" and "Victoria" in one sentence, where
+//!   each one's right entity is a low-prior namesake, and the two namesakes are married.
+//! - `reach_lead`: `e`'s reach minus the best reach of the mention's other candidates, so the
+//!   network sees directly whether the graph singles `e` out.
 
-use crate::kb::KbGraph;
+use crate::kb::RelationAdjacency;
 
 use super::batch::CandidateFeatures;
 
-/// Candidates of the other mentions looked at, per mention.
+/// Candidates of the other mentions whose prior mass counts for `coherence`, per mention.
 const TOP_OTHERS: usize = 5;
+/// Candidates of the other mentions that count for `reach`, per mention.
+const REACH_OTHERS: usize = 16;
 /// Mentions on each side that count as context.
 pub const WINDOW: usize = 8;
 
-/// Fills `coherence` of every candidate of every mention (mentions in document order).
-pub fn fill_coherence(graph: &KbGraph, mentions: &mut [Vec<CandidateFeatures>]) {
+/// Fills the coherence features of every candidate of every mention (mentions in document
+/// order).
+pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<CandidateFeatures>]) {
     let tops: Vec<Vec<(u32, f32)>> = mentions.iter().map(|c| top_mass(c)).collect();
+    let pools: Vec<Vec<u32>> = mentions
+        .iter()
+        .map(|c| c.iter().take(REACH_OTHERS).map(|c| c.entity).collect())
+        .collect();
     for i in 0..mentions.len() {
         let lo = i.saturating_sub(WINDOW);
         let hi = (i + WINDOW + 1).min(mentions.len());
-        let others: Vec<&Vec<(u32, f32)>> = (lo..hi)
+        let others: Vec<usize> = (lo..hi)
             .filter(|&j| j != i && !tops[j].is_empty())
-            .map(|j| &tops[j])
             .collect();
+        if others.is_empty() {
+            mentions[i].iter_mut().for_each(|c| {
+                c.coherence = 0.0;
+                c.reach = 0.0;
+                c.reach_lead = 0.0;
+            });
+            continue;
+        }
+        let n = others.len() as f32;
         for c in &mut mentions[i] {
-            c.coherence = if others.is_empty() {
-                0.0
-            } else {
-                let support: f32 = others
-                    .iter()
-                    .map(|top| {
-                        top.iter()
-                            .filter(|&&(e, _)| e != c.entity && graph.linked(c.entity, e))
-                            .map(|&(_, p)| p)
-                            .sum::<f32>()
-                    })
-                    .sum();
-                support / others.len() as f32
-            };
+            let e = c.entity;
+            let linked = |f: u32| f != e && adjacency.linked(e, f);
+            let support: f32 = others
+                .iter()
+                .map(|&j| {
+                    tops[j]
+                        .iter()
+                        .filter(|t| linked(t.0))
+                        .map(|t| t.1)
+                        .sum::<f32>()
+                })
+                .sum();
+            let reached = others
+                .iter()
+                .filter(|&&j| pools[j].iter().any(|&f| linked(f)))
+                .count();
+            c.coherence = support / n;
+            c.reach = reached as f32 / n;
+        }
+        let reach: Vec<f32> = mentions[i].iter().map(|c| c.reach).collect();
+        for (k, c) in mentions[i].iter_mut().enumerate() {
+            let best_other = reach
+                .iter()
+                .enumerate()
+                .filter(|&(o, _)| o != k)
+                .map(|(_, &r)| r)
+                .fold(0.0, f32::max);
+            c.reach_lead = c.reach - best_other;
         }
     }
 }
@@ -78,7 +112,7 @@ mod tests {
             prior,
             similarity: 1.0,
             exact: true,
-            coherence: 0.0,
+            ..Default::default()
         };
         let (country, player, team) = (
             kb.entity_idx("Q1").unwrap(),
@@ -86,7 +120,7 @@ mod tests {
             kb.entity_idx("Q3").unwrap(),
         );
         let mut mentions = vec![vec![c(country, 0.8), c(player, 0.2)], vec![c(team, 1.0)]];
-        fill_coherence(kb.graph(), &mut mentions);
+        fill_coherence(kb.adjacency(), &mut mentions);
         assert_eq!(
             mentions[0][0].coherence, 0.0,
             "the country is not linked to the team"
@@ -96,5 +130,59 @@ mod tests {
             (mentions[1][0].coherence - 0.2).abs() < 1e-6,
             "the team sees the player's mass"
         );
+    }
+
+    #[test]
+    fn a_low_prior_namesake_linked_to_a_low_prior_namesake_is_reached() {
+        let mut b = KbBuilder::new();
+        let davids: Vec<String> = (0..7).map(|i| format!("Q{}", 100 + i)).collect();
+        let victorias: Vec<String> = (0..7).map(|i| format!("Q{}", 200 + i)).collect();
+        for id in davids.iter().chain(&victorias) {
+            b.label(id, id);
+        }
+        b.relation_label("P26", "spouse");
+        // the last David and the last Victoria are married; the first David knows a Victoria
+        // that is not among the candidates
+        b.triple(&davids[6], "P26", &victorias[6]);
+        b.label("Q999", "Victoria elsewhere");
+        b.triple(&davids[0], "P26", "Q999");
+        let kb = b.finish(Manifest::default());
+        let list = |ids: &[String]| -> Vec<CandidateFeatures> {
+            ids.iter()
+                .enumerate()
+                .map(|(rank, id)| CandidateFeatures {
+                    entity: kb.entity_idx(id).unwrap(),
+                    prior: if rank == 6 {
+                        0.01
+                    } else {
+                        0.3 - 0.04 * rank as f32
+                    },
+                    similarity: 1.0,
+                    exact: true,
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let mut mentions = vec![list(&davids), list(&victorias)];
+        fill_coherence(kb.adjacency(), &mut mentions);
+        let beckham = mentions[0][6];
+        assert_eq!(
+            beckham.coherence, 0.0,
+            "the spouse is outside the top prior mass"
+        );
+        assert_eq!(
+            beckham.reach, 1.0,
+            "but among the other mention's candidates"
+        );
+        assert_eq!(
+            beckham.reach_lead, 1.0,
+            "and no other David reaches a Victoria"
+        );
+        assert_eq!(
+            mentions[0][0].reach, 0.0,
+            "a link outside the candidates does not count"
+        );
+        assert_eq!(mentions[1][6].reach_lead, 1.0);
+        assert_eq!(mentions[1][0].reach_lead, -1.0);
     }
 }

@@ -23,7 +23,7 @@ pub fn candidate_features(candidates: &[Candidate]) -> Vec<CandidateFeatures> {
             prior: c.prior,
             similarity: c.similarity,
             exact: c.source == CandidateSource::Exact,
-            coherence: 0.0,
+            ..Default::default()
         })
         .collect()
 }
@@ -70,7 +70,7 @@ pub fn mention_features(
     candidates: Vec<Vec<CandidateFeatures>>,
 ) -> Vec<MentionFeatures> {
     let mut candidates = candidates;
-    fill_coherence(kb.graph(), &mut candidates);
+    fill_coherence(kb.adjacency(), &mut candidates);
     contexts
         .into_iter()
         .zip(candidates)

@@ -79,6 +79,16 @@ impl<'a> ModelScorer<'a> {
     pub fn load(dir: &Path, kb: &'a Kb, shared: SharedInputs, name: &str) -> Result<Self> {
         let config = ModelConfig::read(dir)?;
         config.check_kb(kb, dir)?;
+        if config.options.relations_in_text != shared.entity_text.relations() {
+            return Err(ModelError::bad(
+                dir,
+                format!(
+                    "trained on candidate texts naming {} relations, but this run renders {}",
+                    config.options.relations_in_text,
+                    shared.entity_text.relations()
+                ),
+            ));
+        }
         let tables = config
             .embeddings
             .iter()

@@ -26,7 +26,7 @@ use super::net::NetShape;
 use super::signals::Signals;
 use super::train::{EpochRecord, TrainOptions};
 
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The last epoch's weights, which `--resume` continues from.
@@ -141,7 +141,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_config_from_before_weak_label_settings_were_kept_still_loads() {
+    fn the_shipped_model_config_loads_and_round_trips() {
         let config = ModelConfig::read(Path::new("models/default")).unwrap();
         assert_eq!(config.format_version, MODEL_FORMAT_VERSION);
         assert!(config.best_epoch.is_some());

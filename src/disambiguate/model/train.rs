@@ -58,6 +58,10 @@ pub struct TrainOptions {
     /// keeps the model from leaning on it where the text has the answer.
     #[serde(default)]
     pub kg_dropout: f32,
+    /// Relations named in each candidate's text ("spouse: David Beckham"), at most (default
+    /// 0). Link and eval render candidate texts the way the model was trained.
+    #[serde(default)]
+    pub relations_in_text: usize,
     /// Seeds shuffling, NIL sampling and the initial weights (default 17).
     pub seed: u64,
 }
@@ -73,6 +77,7 @@ impl Default for TrainOptions {
             nil_rate: 0.1,
             prior_dropout: 0.3,
             hard_repeats: 1,
+            relations_in_text: 0,
             kg_dropout: 0.5,
             seed: 17,
         }
@@ -150,7 +155,7 @@ fn training_view(
                 prior: 0.0,
                 similarity: 0.0,
                 exact: false,
-                coherence: 0.0,
+                ..Default::default()
             });
             added += 1;
         }
