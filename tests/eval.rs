@@ -58,6 +58,22 @@ fn eval_kore50_with_the_default_kb() {
     assert!(recall[0].1 <= recall[1].1 && recall[1].1 <= recall[2].1);
     assert!(recall[2].1 > 0.5, "recall@30 {recall:?}");
 
+    // Gold entities the KB has no name for (Tim Berners-Lee is only in the triples) are counted,
+    // and retrieval never finds them.
+    let unnamed = &b["coverage"]["unnamed"];
+    assert_eq!(unnamed["total"].as_u64(), Some(in_kb));
+    let unnamed = unnamed["hits"].as_u64().unwrap();
+    let found_at_30 = b["recall_at"][2]["hits"].as_u64().unwrap();
+    assert!(
+        unnamed > 0,
+        "KORE50 names entities the default KB has no label for"
+    );
+    assert!(
+        unnamed <= in_kb - found_at_30,
+        "{unnamed} nameless golds, but only {} are missed by retrieval",
+        in_kb - found_at_30
+    );
+
     let prior = &b["systems"][0];
     assert_eq!(prior["name"], "prior");
     let gm = &prior["disambiguation"]["in_kb"];

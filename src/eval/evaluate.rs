@@ -108,6 +108,9 @@ pub struct Coverage {
     pub mentions: Share,
     /// Distinct gold entities in the KB.
     pub entities: Share,
+    /// In-KB gold mentions whose entity has no label and no alias: present in the triples, but
+    /// no linker can find it by name.
+    pub unnamed: Share,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -238,7 +241,7 @@ pub fn evaluate(
         path: gold.path.clone(),
         documents: gold.documents.len(),
         labels: gold.label_counts(),
-        coverage: coverage(&mentions),
+        coverage: coverage(kb, &mentions),
         recall_at: recall_at(&in_kb_ranks, &RECALL_KS)
             .into_iter()
             .map(|(k, share)| RecallAt { k, share })
@@ -394,7 +397,7 @@ fn disambiguation_metrics(
     }
 }
 
-fn coverage(mentions: &[MentionRecord]) -> Coverage {
+fn coverage(kb: &Kb, mentions: &[MentionRecord]) -> Coverage {
     let entity_mentions: Vec<&MentionRecord> = mentions
         .iter()
         .filter(|m| matches!(m.gold, GoldEntity::Entity(_)))
@@ -409,8 +412,14 @@ fn coverage(mentions: &[MentionRecord]) -> Coverage {
         .filter(|m| m.gold_in_kb)
         .filter_map(|m| m.gold.qid())
         .collect();
+    let unnamed = entity_mentions
+        .iter()
+        .filter_map(|m| m.gold_idx)
+        .filter(|&e| kb.entity(e).label.is_none() && kb.aliases_of(e).is_empty())
+        .count() as u64;
     Coverage {
         mentions: Share::new(in_kb, entity_mentions.len() as u64),
         entities: Share::new(known.len() as u64, all.len() as u64),
+        unnamed: Share::new(unnamed, in_kb),
     }
 }

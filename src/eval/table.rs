@@ -85,6 +85,20 @@ pub fn render_table(results: &[BenchmarkResult]) -> String {
     }
     out.push('\n');
     for r in results {
+        let unnamed = &r.coverage.unnamed;
+        if unnamed.hits > 0 {
+            let _ = writeln!(
+                out,
+                "{}: {} of {} in-KB gold mentions ({}%) name an entity with no label or alias in \
+                 the KB, which no system can find by name",
+                r.name,
+                unnamed.hits,
+                unnamed.total,
+                pct(unnamed)
+            );
+        }
+    }
+    for r in results {
         let c = &r.context_candidates;
         let _ = writeln!(
             out,

@@ -102,6 +102,7 @@ mod tests {
                 mentions: 10,
                 coverage_mentions: 1.0,
                 coverage_entities: 1.0,
+                coverage_unnamed: 0.0,
                 recall_at: vec![],
                 systems: vec![],
                 slices: vec![slice("RARE"), slice(&format!("only at {accuracy}"))],

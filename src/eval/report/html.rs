@@ -126,6 +126,9 @@ fn overview(out: &mut String, m: &ReportMetrics) {
     let coverage = [
         bars("entity mentions", |b| b.coverage_mentions),
         bars("distinct entities", |b| b.coverage_entities),
+        bars("in-KB mentions of a nameless entity", |b| {
+            b.coverage_unnamed
+        }),
     ];
     figure(
         out,

@@ -79,11 +79,13 @@ pub fn render(m: &ReportMetrics, changes: &[SliceChange]) -> String {
         let _ = writeln!(
             out,
             "{} documents, {} scored gold mentions; KB coverage {}% of entity mentions, {}% of \
-             entities; candidates: {}.\n",
+             entities ({}% of the in-KB mentions name an entity with no label or alias); \
+             candidates: {}.\n",
             b.documents,
             b.mentions,
             pct(b.coverage_mentions),
             pct(b.coverage_entities),
+            pct(b.coverage_unnamed),
             recall.join(", ")
         );
         let _ = writeln!(

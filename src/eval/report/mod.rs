@@ -51,6 +51,9 @@ pub struct BenchmarkMetrics {
     /// Gold entity mentions (and distinct entities) the KB has.
     pub coverage_mentions: f64,
     pub coverage_entities: f64,
+    /// Share of the in-KB gold mentions whose entity has no label or alias in the KB.
+    #[serde(default)]
+    pub coverage_unnamed: f64,
     /// `(k, recall@k)` over in-KB gold mentions.
     pub recall_at: Vec<(usize, f64)>,
     pub systems: Vec<SystemMetrics>,
@@ -134,6 +137,7 @@ pub fn build(
             mentions: r.mentions.len(),
             coverage_mentions: r.coverage.mentions.share,
             coverage_entities: r.coverage.entities.share,
+            coverage_unnamed: r.coverage.unnamed.share,
             recall_at: r.recall_at.iter().map(|x| (x.k, x.share.share)).collect(),
             systems,
             slices: slice(r, inputs, cfg),
