@@ -464,3 +464,36 @@ fn a_run_stopped_by_sigterm_removes_what_it_was_writing_aside() {
         "nothing partial and no output left: {left:?}"
     );
 }
+
+/// Two fresh builds of the fuzzy index over the default KB rank a first name's many namesakes
+/// alike: before the index was built by one thread, ties on score were cut at a different place
+/// each time, and a fresh clone did not retrieve what the shipped model was trained on.
+#[test]
+fn the_fuzzy_index_ranks_alike_from_one_build_to_the_next() {
+    let ranked: Vec<String> = (0..3)
+        .map(|_| {
+            let kb = tempfile::tempdir().unwrap();
+            for entry in std::fs::read_dir(root().join("kb/default")).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_file() && !name.starts_with('.') {
+                    std::fs::copy(&path, kb.path().join(&name)).unwrap();
+                }
+            }
+            let out = tailor(&[
+                "-q",
+                "candidates",
+                "Steve",
+                "--kb",
+                s(kb.path()),
+                "--limit",
+                "30",
+            ]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    assert!(ranked[0].contains("Steve"), "{}", ranked[0]);
+    assert_eq!(ranked[0], ranked[1]);
+    assert_eq!(ranked[0], ranked[2]);
+}

@@ -116,7 +116,12 @@ impl FuzzyIndex {
             Some(d) => Index::create_in_dir(d, schema).map_err(err)?,
             None => Index::create_in_ram(schema),
         };
-        let mut writer: tantivy::IndexWriter = index.writer(64 << 20).map_err(err)?;
+        // One indexing thread, so documents get ids in the sorted order below. With several,
+        // aliases land in segments by thread timing, and hits that tie on score (every
+        // "Steve …" for "Steve") come back in a different order, and are cut at a different
+        // place, from one build to the next.
+        let mut writer: tantivy::IndexWriter =
+            index.writer_with_num_threads(1, 64 << 20).map_err(err)?;
         let mut keys: Vec<&str> = table.iter().map(|(k, _)| k).collect();
         keys.sort_unstable();
         for k in keys {

@@ -59,7 +59,8 @@ impl RetrieverOptions {
         let manifest = serde_json::to_vec(&kb.manifest).unwrap_or_default();
         let digest = <sha2::Sha256 as sha2::Digest>::digest(&manifest);
         let hash = hex::encode(&digest[..6]);
-        self.fuzzy_cache = Some(kb_dir.join(format!(".fuzzy-v1-{hash}")));
+        // v2: built by one thread, so every build ranks alike; a v1 cache may rank ties apart
+        self.fuzzy_cache = Some(kb_dir.join(format!(".fuzzy-v2-{hash}")));
         self
     }
 }
