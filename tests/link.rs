@@ -497,3 +497,38 @@ fn the_fuzzy_index_ranks_alike_from_one_build_to_the_next() {
     assert_eq!(ranked[0], ranked[1]);
     assert_eq!(ranked[0], ranked[2]);
 }
+
+/// A model read with another text encoder than it was trained with is refused by name: its
+/// weights were fitted to that encoder's vectors.
+#[test]
+fn a_model_refuses_an_encoder_it_was_not_trained_with() {
+    let encoder = root().join(".cache/encoder/all-MiniLM-L6-v2");
+    let other = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(encoder.join("config.json")).unwrap();
+    std::fs::write(other.path().join("config.json"), config + "\n ").unwrap();
+    std::fs::copy(
+        encoder.join("tokenizer.json"),
+        other.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        encoder.join("model.safetensors"),
+        other.path().join("model.safetensors"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.txt", b"Paris is the capital of France.");
+    let out = dir.path().join("out.jsonl");
+    let run = tailor(&[
+        "link",
+        "--encoder",
+        s(other.path()),
+        "--out",
+        s(&out),
+        s(&input),
+    ]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains("trained with the text encoder"), "{err}");
+    assert!(!out.exists());
+}

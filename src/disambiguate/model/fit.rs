@@ -229,6 +229,51 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
     })
 }
 
+/// The first setting in which a run to resume differs from the interrupted one, as
+/// "`options.seed` was 17, now 3". Only the number of epochs may change: weights trained on other
+/// labels, candidates, texts or shapes cannot be continued.
+fn resume_change(previous: &ModelConfig, now: &ModelConfig) -> Option<String> {
+    let settings = |c: &ModelConfig| {
+        let mut v = serde_json::to_value(c).unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            for progress in ["history", "best_epoch"] {
+                map.remove(progress);
+            }
+            if let Some(options) = map.get_mut("options").and_then(|o| o.as_object_mut()) {
+                options.remove("epochs");
+            }
+        }
+        v
+    };
+    let (was, is) = (settings(previous), settings(now));
+    let (Some(was), Some(is)) = (was.as_object(), is.as_object()) else {
+        return None;
+    };
+    let mut keys: Vec<&String> = was.keys().chain(is.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let null = serde_json::Value::Null;
+    for key in keys {
+        let (a, b) = (was.get(key).unwrap_or(&null), is.get(key).unwrap_or(&null));
+        if a == b {
+            continue;
+        }
+        // name the inner setting where both are objects
+        if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+            let inner = a.keys().chain(b.keys()).find(|k| a.get(*k) != b.get(*k));
+            if let Some(k) = inner {
+                return Some(format!(
+                    "`{key}.{k}` was {}, now {}",
+                    a.get(k).unwrap_or(&null),
+                    b.get(k).unwrap_or(&null)
+                ));
+            }
+        }
+        return Some(format!("`{key}` was {a}, now {b}"));
+    }
+    None
+}
+
 #[allow(clippy::too_many_arguments)]
 fn fit_variant(
     plan: &FitPlan<'_>,
@@ -269,16 +314,23 @@ fn fit_variant(
     let last = dir.join(LAST_WEIGHTS_FILE);
     if plan.resume && dir.join(CONFIG_FILE).exists() && last.exists() {
         let previous = ModelConfig::read(dir)?;
-        if previous.shape == shape && previous.signals == signals {
-            vars.load(&last).map_err(|e| ModelError::bad(&last, e))?;
-            config.history = previous.history;
-            config.best_epoch = previous.best_epoch;
-            tracing::info!(
-                model = signals.name(),
-                epochs_done = config.history.len(),
-                "resuming"
-            );
+        if let Some(change) = resume_change(&previous, &config) {
+            return Err(ModelError::bad(
+                dir,
+                format!(
+                    "cannot resume: {change}; rerun with the interrupted run's settings, or \
+                     without --resume to start over"
+                ),
+            ));
         }
+        vars.load(&last).map_err(|e| ModelError::bad(&last, e))?;
+        config.history = previous.history;
+        config.best_epoch = previous.best_epoch;
+        tracing::info!(
+            model = signals.name(),
+            epochs_done = config.history.len(),
+            "resuming"
+        );
     }
     let inputs = BatchInputs {
         kb: plan.kb,
@@ -416,5 +468,34 @@ mod tests {
             staging_dir(Path::new("models/default")),
             Path::new("models/default.partial")
         );
+    }
+
+    #[test]
+    fn a_run_resumes_only_with_the_interrupted_runs_settings() {
+        let previous = ModelConfig::read(Path::new("models/default")).unwrap();
+        let mut now = previous.clone();
+        now.history.clear();
+        now.best_epoch = None;
+        now.options.epochs += 4;
+        assert_eq!(
+            resume_change(&previous, &now),
+            None,
+            "more epochs continue the run"
+        );
+        now.options.relations_in_text = 4;
+        assert_eq!(
+            resume_change(&previous, &now).as_deref(),
+            Some("`options.relations_in_text` was 0, now 4")
+        );
+        let mut now = previous.clone();
+        now.shape.hidden += 1;
+        assert!(resume_change(&previous, &now)
+            .unwrap()
+            .starts_with("`shape.hidden`"));
+        let mut now = previous.clone();
+        now.encoder_fingerprint = Some("other".into());
+        assert!(resume_change(&previous, &now)
+            .unwrap()
+            .starts_with("`encoder_fingerprint`"));
     }
 }

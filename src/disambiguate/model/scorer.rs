@@ -79,6 +79,18 @@ impl<'a> ModelScorer<'a> {
     pub fn load(dir: &Path, kb: &'a Kb, shared: SharedInputs, name: &str) -> Result<Self> {
         let config = ModelConfig::read(dir)?;
         config.check_kb(kb, dir)?;
+        if let Some(trained) = &config.encoder_fingerprint {
+            let reading = shared.encoder.fingerprint();
+            if trained != reading {
+                return Err(ModelError::bad(
+                    dir,
+                    format!(
+                        "trained with the text encoder {trained}, but this run reads {reading} \
+                         (see --encoder)"
+                    ),
+                ));
+            }
+        }
         if config.options.relations_in_text != shared.entity_text.relations() {
             return Err(ModelError::bad(
                 dir,
