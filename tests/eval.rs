@@ -147,6 +147,25 @@ fn eval_names_the_bad_gold_record() {
         "{err}"
     );
     assert!(err.contains("labels[0].span"), "{err}");
+
+    // an empty benchmark, and one benchmark given twice, are refused before anything runs
+    let empty = dir.path().join("empty.benchmark.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let eval = |gold: &[&str]| {
+        let mut args = vec!["-q", "eval", "--prior-only", "--kb", "kb/default", "--gold"];
+        args.extend(gold);
+        tailor(&args)
+    };
+    let out = eval(&[s(&empty)]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("empty.benchmark.jsonl") && err.contains("no documents"),
+        "{err}"
+    );
+    let out = eval(&[KORE50, KORE50]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("given twice"), "{}", stderr(&out));
 }
 
 #[test]

@@ -49,6 +49,12 @@ struct Report<'a> {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
+    // the same benchmark twice would be pooled twice in the report
+    for (i, p) in args.gold.iter().enumerate() {
+        if args.gold[..i].contains(p) {
+            anyhow::bail!("--gold {} is given twice", p.display());
+        }
+    }
     let golds = args
         .gold
         .iter()

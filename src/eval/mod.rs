@@ -39,14 +39,22 @@ pub use table::render_table;
 /// Reads a gold file by its extension: `.jsonl` is ELEVANT, `.ttl` is NIF Turtle.
 pub fn read_gold(path: &Path) -> Result<GoldSet, EvalError> {
     let name = path.to_string_lossy().to_lowercase();
-    if name.ends_with(".jsonl") {
-        read_elevant(path)
+    let gold = if name.ends_with(".jsonl") {
+        read_elevant(path)?
     } else if name.ends_with(".ttl") {
-        read_nif(path)
+        read_nif(path)?
     } else {
-        Err(EvalError::BadInput {
+        return Err(EvalError::BadInput {
             path: path.to_path_buf(),
             message: "unknown gold format: expected .jsonl (ELEVANT) or .ttl (NIF Turtle)".into(),
-        })
+        });
+    };
+    // an empty benchmark would score as if it had been measured
+    if gold.documents.is_empty() {
+        return Err(EvalError::BadInput {
+            path: path.to_path_buf(),
+            message: "no documents: nothing to measure".into(),
+        });
     }
+    Ok(gold)
 }
