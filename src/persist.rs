@@ -25,6 +25,19 @@ pub fn persist(tmp: NamedTempFile, target: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Opens a finished file written by a library (safetensors writes its files private) to an
+/// ordinary file's permissions, so a model or cache copied to other users stays readable.
+pub fn readable_by_all(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use std::io::Write;

@@ -213,6 +213,7 @@ impl EntityTextVectors {
         let tmp = path.with_extension("safetensors.partial");
         let _partial = crate::interrupt::Partial::track(&tmp);
         candle_core::safetensors::save(&tensors, &tmp).map_err(|e| ModelError::bad(&tmp, e))?;
+        crate::persist::readable_by_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
     }
 }

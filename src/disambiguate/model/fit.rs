@@ -360,6 +360,7 @@ fn fit_variant(
         |record| {
             history.push(record.clone());
             vars.save(&last).map_err(|e| ModelError::bad(&last, e))?;
+            crate::persist::readable_by_all(&last).map_err(|e| ModelError::io(&last, e))?;
             // The weights kept are those of the epoch best on held-out mentions.
             let best_so_far = best_epoch
                 .and_then(|b| history.get(b - 1))
@@ -368,6 +369,8 @@ fn fit_variant(
                 best_epoch = Some(record.epoch);
                 vars.save(&weights)
                     .map_err(|e| ModelError::bad(&weights, e))?;
+                crate::persist::readable_by_all(&weights)
+                    .map_err(|e| ModelError::io(&weights, e))?;
             }
             ModelConfig {
                 history: history.clone(),
