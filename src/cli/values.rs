@@ -62,6 +62,26 @@ where
     }
 }
 
+/// Inclusive upper bounds of bins, as given on the command line (`0,10,1000`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cuts(pub Vec<u64>);
+
+/// Comma-separated bin bounds that rise strictly: a repeated or out-of-order bound would make an
+/// empty bin that the slices then drop without a word.
+pub fn rising_cuts(text: &str) -> Result<Cuts, String> {
+    let cuts = text
+        .split(',')
+        .map(|c| c.trim().parse::<u64>().map_err(|e| format!("{c:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(w) = cuts.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(format!(
+            "bounds must rise strictly, but {} is followed by {}",
+            w[0], w[1]
+        ));
+    }
+    Ok(Cuts(cuts))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +111,15 @@ mod tests {
         assert_eq!(non_negative::<f32>("9"), Ok(9.0));
         for bad in ["-0.5", "nan", "inf", "x"] {
             assert!(non_negative::<f32>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cuts_must_rise_strictly() {
+        assert_eq!(rising_cuts("0,10,1000"), Ok(Cuts(vec![0, 10, 1000])));
+        assert_eq!(rising_cuts("5"), Ok(Cuts(vec![5])));
+        for bad in ["1000,10", "10,10", "0,,3", "-1,2", ""] {
+            assert!(rising_cuts(bad).is_err(), "{bad}");
         }
     }
 
