@@ -500,3 +500,66 @@ fn the_fuzzy_index_ranks_alike_from_one_build_to_the_next() {
     assert_eq!(ranked[0], ranked[1]);
     assert_eq!(ranked[0], ranked[2]);
 }
+
+#[test]
+fn a_damaged_fuzzy_index_cache_is_rebuilt_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb");
+    std::fs::create_dir(&kb).unwrap();
+    for entry in std::fs::read_dir(root().join("kb/default")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_file() && !name.starts_with('.') {
+            std::fs::copy(&path, kb.join(&name)).unwrap();
+        }
+    }
+    let input = write(
+        dir.path(),
+        "a.txt",
+        b"Angela Merkl met Steve Jobs in Paris.",
+    );
+    let out = dir.path().join("out.jsonl");
+    let run_link = || {
+        tailor(&[
+            "link",
+            "--prior-only",
+            "--kb",
+            s(&kb),
+            "--out",
+            s(&out),
+            s(&input),
+        ])
+    };
+    let first = run_link();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let cache = std::fs::read_dir(&kb)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".fuzzy-")
+        })
+        .expect("the first run caches the fuzzy index");
+    let victim = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "term"))
+        .expect("a term dictionary in the cache");
+    std::fs::write(&victim, b"xx").unwrap();
+    let before = std::fs::read_to_string(&out).unwrap();
+
+    let second = run_link();
+    let err = stderr(&second);
+    assert!(second.status.success(), "{err}");
+    assert!(
+        err.contains("WARN") && err.contains(s(&cache)) && err.contains("rebuilding"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+    assert!(std::fs::metadata(&victim).map_or(true, |m| m.len() > 2));
+    // Rebuilt in place: a third run finds the cache sound.
+    let third = run_link();
+    assert!(third.status.success() && !stderr(&third).contains("WARN"));
+}
