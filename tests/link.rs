@@ -563,3 +563,30 @@ fn a_damaged_fuzzy_index_cache_is_rebuilt_with_a_warning() {
     let third = run_link();
     assert!(third.status.success() && !stderr(&third).contains("WARN"));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let corpus: Vec<String> = std::fs::read_dir(root().join("examples/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .current_dir(root())
+        .args(["-q", "link", "--prior-only", "--out", "-"])
+        .args(&corpus)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let run = child.wait_with_output().unwrap();
+    let err = stderr(&run);
+    assert!(run.status.success(), "{:?}: {err}", run.status);
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
