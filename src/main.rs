@@ -21,11 +21,23 @@ fn main() -> std::process::ExitCode {
     }
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // A reader that stopped reading (`| head`) has what it wanted: end quietly, as Unix
+        // tools do.
+        Err(err) if broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", message(&err));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// True when the run failed writing to a pipe whose reader has gone.
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line, leaving out a cause that an error's own message

@@ -1,5 +1,11 @@
-//! The last step of writing aside: a finished temporary file is synced, opened to an ordinary
-//! file's permissions and renamed onto its target.
+//! Writing aside, shared by every output, report and cache: [`aside`] opens a temporary file in
+//! the target's directory (creating the directory, as a user naming `out/new/x.jsonl` expects),
+//! and [`persist`] syncs the finished file, opens it to an ordinary file's permissions and
+//! renames it onto its target.
+//!
+//! Errors name neither temporary path: `tempfile` appends one to its errors, which would send a
+//! user looking for `.tailor-partial-…` instead of the path they gave, so [`plain`] takes it off
+//! and the caller names the target.
 //!
 //! Temporary files are created private (0600) so no one reads them half written; once complete,
 //! an output, a report or a cache is meant to be read by others too (a shared KB, a cluster's
@@ -8,12 +14,37 @@
 //! While a temporary path is being written, its writer holds a [`crate::interrupt::Partial`],
 //! so a run stopped by a signal removes it instead of leaving it beside the target.
 
+use std::io;
 use std::path::Path;
 
 use tempfile::NamedTempFile;
 
+use crate::interrupt::Partial;
+
+/// A temporary file named `prefix…` in `target`'s directory, created with its missing parents,
+/// and tracked so that a signal removes it.
+pub fn aside(target: &Path, prefix: &str) -> io::Result<(NamedTempFile, Partial)> {
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| {
+        if dir.exists() && !dir.is_dir() {
+            io::Error::other(format!("{} is not a directory", dir.display()))
+        } else {
+            e
+        }
+    })?;
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(dir)
+        .map_err(plain)?;
+    let partial = Partial::track(tmp.path());
+    Ok((tmp, partial))
+}
+
 /// Syncs `tmp`, makes it readable by everyone and renames it onto `target`.
-pub fn persist(tmp: NamedTempFile, target: &Path) -> std::io::Result<()> {
+pub fn persist(tmp: NamedTempFile, target: &Path) -> io::Result<()> {
     tmp.as_file().sync_all()?;
     #[cfg(unix)]
     {
@@ -21,7 +52,7 @@ pub fn persist(tmp: NamedTempFile, target: &Path) -> std::io::Result<()> {
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     }
-    tmp.persist(target).map_err(|e| e.error)?;
+    tmp.persist(target).map_err(|e| plain(e.error))?;
     Ok(())
 }
 
@@ -36,6 +67,18 @@ pub fn readable_by_all(path: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// `e` without the temporary path `tempfile` appends to the errors of its files (`… at path
+/// "/out/.tailor-partial-x"`); any other error as it is.
+pub fn plain(e: io::Error) -> io::Error {
+    let Some(inner) = e.get_ref() else {
+        return e;
+    };
+    match inner.to_string().rsplit_once(" at path \"") {
+        Some((message, _)) => io::Error::new(e.kind(), message.to_string()),
+        None => e,
+    }
 }
 
 #[cfg(all(test, unix))]
@@ -53,5 +96,37 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"done");
         let mode = std::fs::metadata(&target).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn a_file_aside_creates_the_missing_directories_of_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("new/deeper/out.jsonl");
+        let (mut tmp, _partial) = super::aside(&target, ".tailor-partial-").unwrap();
+        assert_eq!(tmp.path().parent(), target.parent());
+        tmp.write_all(b"x").unwrap();
+        super::persist(tmp, &target).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"x");
+    }
+
+    #[test]
+    fn errors_do_not_name_the_temporary_path() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the target's directory should be: neither creating it nor a file in it
+        // can succeed.
+        std::fs::write(dir.path().join("blocked"), b"").unwrap();
+        let err = super::aside(&dir.path().join("blocked/out.jsonl"), ".tailor-partial-")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("tailor-partial"), "{err}");
+        assert!(err.contains("blocked is not a directory"), "{err}");
+        let wrapped = tempfile::Builder::new()
+            .prefix(".tailor-partial-")
+            .tempfile_in(dir.path().join("blocked"))
+            .unwrap_err();
+        assert!(wrapped.to_string().contains("tailor-partial"), "{wrapped}");
+        let plain = super::plain(wrapped);
+        assert!(!plain.to_string().contains("tailor-partial"), "{plain}");
+        assert!(plain.to_string().contains("os error"), "{plain}");
     }
 }

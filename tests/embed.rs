@@ -163,3 +163,36 @@ fn a_malformed_triple_file_names_file_and_line() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("bad.txt:2: tail"), "{err}");
 }
+
+#[test]
+fn rates_margins_and_temperatures_out_of_range_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    for (flag, value) in [
+        ("--lr", "0"),
+        ("--lr", "-1"),
+        ("--lr", "nan"),
+        ("--lr", "inf"),
+        ("--margin", "-1"),
+        ("--margin", "inf"),
+        ("--temperature", "nan"),
+        ("--temperature", "-2"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let run = tailor(&[
+            "embed",
+            "--train",
+            s(&codex_s("train")),
+            &arg,
+            "--out",
+            s(&out),
+        ]);
+        assert!(!run.status.success(), "{flag} {value} was accepted");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            err.contains(flag) && err.contains("invalid value"),
+            "{flag} {value}: {err}"
+        );
+        assert!(!out.exists());
+    }
+}

@@ -309,3 +309,52 @@ fn a_surname_after_the_full_name_raises_the_fuzzy_candidate_and_eval_counts_it()
         prior_scores(&without[1])["Q19837"]
     );
 }
+
+#[test]
+fn records_go_where_the_user_said_creating_directories_or_fail_before_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("one.benchmark.jsonl");
+    std::fs::write(
+        &gold,
+        "{\"id\": 0, \"text\": \"Paris\", \"labels\": [{\"id\": 0, \"span\": [0, 5], \
+         \"entity_id\": \"Q90\"}]}\n",
+    )
+    .unwrap();
+    let records = dir.path().join("new/deeper/records.jsonl");
+    ok(tailor(&[
+        "-q",
+        "eval",
+        "--prior-only",
+        "--kb",
+        "kb/default",
+        "--gold",
+        s(&gold),
+        "--records",
+        s(&records),
+    ]));
+    let text = std::fs::read_to_string(&records).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+
+    // A file where the records' directory should be: the error names the path given, not a
+    // temporary one, and comes before the KB (here missing) is even loaded.
+    std::fs::write(dir.path().join("blocked"), b"").unwrap();
+    let blocked = dir.path().join("blocked/records.jsonl");
+    let run = tailor(&[
+        "-q",
+        "eval",
+        "--prior-only",
+        "--kb",
+        s(&dir.path().join("no-kb")),
+        "--gold",
+        s(&gold),
+        "--records",
+        s(&blocked),
+    ]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains(s(&blocked)), "{err}");
+    assert!(
+        !err.contains("tailor-partial") && !err.contains("no-kb"),
+        "{err}"
+    );
+}

@@ -28,6 +28,17 @@ fn link(inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
     tailor(&args)
 }
 
+/// The default KB's tables, without the caches beside them (a KB as a fresh clone has it).
+fn copy_default_kb(to: &Path) {
+    for entry in std::fs::read_dir(root().join("kb/default")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_file() && !name.starts_with('.') {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -376,6 +387,9 @@ fn counts_and_thresholds_out_of_range_are_refused_before_anything_runs() {
         ("eval", "--nil-threshold", "-0.5"),
         ("eval", "--model-nil", "2"),
         ("eval", "--resamples", "0"),
+        ("eval", "--popularity-cuts", "1000,10"),
+        ("eval", "--popularity-cuts", "10,10"),
+        ("eval", "--degree-cuts", "2,100,10"),
         ("candidates", "--limit", "0"),
         ("serve", "--max-batch", "0"),
         ("weak-labels", "--dominance", "3"),
@@ -473,13 +487,7 @@ fn the_fuzzy_index_ranks_alike_from_one_build_to_the_next() {
     let ranked: Vec<String> = (0..3)
         .map(|_| {
             let kb = tempfile::tempdir().unwrap();
-            for entry in std::fs::read_dir(root().join("kb/default")).unwrap() {
-                let path = entry.unwrap().path();
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                if path.is_file() && !name.starts_with('.') {
-                    std::fs::copy(&path, kb.path().join(&name)).unwrap();
-                }
-            }
+            copy_default_kb(kb.path());
             let out = tailor(&[
                 "-q",
                 "candidates",
@@ -531,4 +539,88 @@ fn a_model_refuses_an_encoder_it_was_not_trained_with() {
     let err = stderr(&run);
     assert!(err.contains("trained with the text encoder"), "{err}");
     assert!(!out.exists());
+}
+
+#[test]
+fn a_damaged_fuzzy_index_cache_is_rebuilt_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb");
+    std::fs::create_dir(&kb).unwrap();
+    copy_default_kb(&kb);
+    let input = write(
+        dir.path(),
+        "a.txt",
+        b"Angela Merkl met Steve Jobs in Paris.",
+    );
+    let out = dir.path().join("out.jsonl");
+    let run_link = || {
+        tailor(&[
+            "link",
+            "--prior-only",
+            "--kb",
+            s(&kb),
+            "--out",
+            s(&out),
+            s(&input),
+        ])
+    };
+    let first = run_link();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let cache = std::fs::read_dir(&kb)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".fuzzy-")
+        })
+        .expect("the first run caches the fuzzy index");
+    let victim = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "term"))
+        .expect("a term dictionary in the cache");
+    std::fs::write(&victim, b"xx").unwrap();
+    let before = std::fs::read_to_string(&out).unwrap();
+
+    let second = run_link();
+    let err = stderr(&second);
+    assert!(second.status.success(), "{err}");
+    assert!(
+        err.contains("WARN") && err.contains(s(&cache)) && err.contains("rebuilding"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+    assert!(std::fs::metadata(&victim).map_or(true, |m| m.len() > 2));
+    // Rebuilt in place: a third run finds the cache sound.
+    let third = run_link();
+    assert!(third.status.success() && !stderr(&third).contains("WARN"));
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let corpus: Vec<String> = std::fs::read_dir(root().join("examples/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .current_dir(root())
+        .args(["-q", "link", "--prior-only", "--out", "-"])
+        .args(&corpus)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let run = child.wait_with_output().unwrap();
+    let err = stderr(&run);
+    assert!(run.status.success(), "{:?}: {err}", run.status);
+    assert!(!err.contains("Broken pipe"), "{err}");
 }

@@ -195,6 +195,10 @@ fn training_options_out_of_range_are_refused_before_anything_runs() {
         ("--kg-dropout", "5"),
         ("--prior-dropout", "NaN"),
         ("--hard-names", "1.5"),
+        ("--lr", "-1"),
+        ("--lr", "0"),
+        ("--lr", "nan"),
+        ("--lr", "inf"),
     ] {
         let run = tailor(&[
             "train",
@@ -206,7 +210,10 @@ fn training_options_out_of_range_are_refused_before_anything_runs() {
         ]);
         assert!(!run.status.success(), "{flag} {value} was accepted");
         let err = stderr(&run);
-        assert!(err.contains(flag), "{flag}: {err}");
+        assert!(
+            err.contains(flag) && err.contains("invalid value"),
+            "{flag} {value}: {err}"
+        );
         assert!(!out.exists() && !dir.path().join("m.partial").exists());
     }
 }

@@ -13,7 +13,7 @@ use tailor::embed::{
     ModelKind, Norm, TrainConfig, Trainer, TripleData,
 };
 
-use super::values::at_least_one;
+use super::values::{at_least_one, non_negative, positive};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -66,10 +66,10 @@ struct TrainArgs {
     #[arg(long, value_enum, default_value = "self-adversarial")]
     loss: LossKind,
     /// Margin of either loss (a distance for TransE, a squared distance for hyperbolic).
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative::<f32>)]
     margin: Option<f32>,
     /// Softmax temperature of self-adversarial weights.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = non_negative::<f32>)]
     temperature: f32,
     /// Negatives per positive triple.
     #[arg(long, default_value_t = 32, value_parser = at_least_one::<usize>)]
@@ -84,7 +84,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1024, value_parser = at_least_one::<usize>)]
     batch_size: usize,
     /// Adagrad learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = positive::<f32>)]
     lr: Option<f32>,
     #[arg(long, default_value_t = 42)]
     seed: u64,

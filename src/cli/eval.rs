@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use tailor::disambiguate::{PriorScorer, Scorer};
-use tailor::eval::{evaluate, read_gold, render_table, write_records, BenchmarkResult};
+use tailor::eval::{evaluate, read_gold, render_table, BenchmarkResult, RecordsFile};
 
 use super::eval_report::{write_report, ReportArgs};
 use super::model::{LoadedModels, ModelArgs};
@@ -60,6 +60,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .iter()
         .map(|p| read_gold(p).with_context(|| format!("reading gold {}", p.display())))
         .collect::<Result<Vec<_>>>()?;
+    // Opened before the evaluation, so an unwritable destination fails before minutes of work.
+    let records = args
+        .records
+        .as_deref()
+        .map(RecordsFile::create)
+        .transpose()?;
     let (kb, retriever) = load(&args.retrieval)?;
 
     let prior = PriorScorer {
@@ -79,8 +85,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(m) = &models {
         m.save_cache();
     }
-    if let Some(path) = &args.records {
-        write_records(path, &results)?;
+    if let Some(records) = records {
+        records.write(&results)?;
     }
     if args.report.report.is_some() {
         let model_dir = models.as_ref().map(|_| args.model.model.as_path());

@@ -14,6 +14,8 @@ use tailor::eval::{BenchmarkResult, GoldSet};
 use tailor::kb::Kb;
 use tailor::retrieve::RetrievalSettings;
 
+use super::values::{rising_cuts, Cuts};
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Write report.html, report.md and metrics.json (slices, plots, worst errors) here.
@@ -30,11 +32,11 @@ pub struct ReportArgs {
     #[arg(long, default_value = DEFAULT_TYPES_FILE)]
     types: PathBuf,
     /// Inclusive upper bounds of the popularity bins (training occurrences).
-    #[arg(long, value_delimiter = ',', default_value = "0,10,1000")]
-    popularity_cuts: Vec<u64>,
+    #[arg(long, default_value = "0,10,1000", value_parser = rising_cuts)]
+    popularity_cuts: Cuts,
     /// Inclusive upper bounds of the KB degree bins (triples at the entity).
-    #[arg(long, value_delimiter = ',', default_value = "2,10,100")]
-    degree_cuts: Vec<u64>,
+    #[arg(long, default_value = "2,10,100", value_parser = rising_cuts)]
+    degree_cuts: Cuts,
     /// Bootstrap resamples per slice and system for the 95% intervals.
     #[arg(long, default_value_t = 1000, value_parser = super::values::at_least_one::<usize>)]
     resamples: usize,
@@ -89,8 +91,8 @@ pub fn write_report(
         return Ok(());
     };
     let cfg = SliceConfig {
-        popularity_cuts: args.popularity_cuts.clone(),
-        degree_cuts: args.degree_cuts.clone(),
+        popularity_cuts: args.popularity_cuts.0.clone(),
+        degree_cuts: args.degree_cuts.0.clone(),
         resamples: args.resamples,
         seed: args.seed,
     };

@@ -14,7 +14,7 @@ use tailor::disambiguate::model::EntityTextVectors;
 
 use super::model::{entity_text_cache, load_encoder};
 use super::retrieval::{load, RetrievalArgs};
-use super::values::{at_least_one, share};
+use super::values::{at_least_one, positive, share};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -58,7 +58,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = at_least_one::<usize>)]
     batch_size: usize,
     /// AdamW learning rate of the fusion layers.
-    #[arg(long, default_value_t = TrainOptions::default().lr)]
+    #[arg(long, default_value_t = TrainOptions::default().lr, value_parser = positive::<f64>)]
     lr: f64,
     /// Share of training mentions whose priors are flattened, so the model learns to read the
     /// context and the KB.

@@ -63,15 +63,10 @@ fn read(path: &Path, rows: usize, dim: usize) -> Result<Vec<Vec<f32>>> {
 }
 
 fn write(path: &Path, vectors: &[Vec<f32>], dim: usize) -> Result<()> {
-    let dir = path.parent().expect("cache files live in a directory");
-    std::fs::create_dir_all(dir).map_err(|e| EncodeError::io(dir, e))?;
     let flat: Vec<f32> = vectors.iter().flatten().copied().collect();
     let tensor = Tensor::from_vec(flat, (vectors.len(), dim), &Device::Cpu)?;
-    let aside = tempfile::Builder::new()
-        .prefix(".vectors.partial-")
-        .tempfile_in(dir)
-        .map_err(|e| EncodeError::io(dir, e))?;
-    let _partial = crate::interrupt::Partial::track(aside.path());
+    let (aside, _partial) =
+        crate::persist::aside(path, ".vectors.partial-").map_err(|e| EncodeError::io(path, e))?;
     let tensors = HashMap::from([(TENSOR_NAME.to_string(), tensor)]);
     candle_core::safetensors::save(&tensors, aside.path())
         .map_err(|e| EncodeError::bad(aside.path(), e))?;

@@ -36,10 +36,11 @@ pub enum EncodeError {
 }
 
 impl EncodeError {
+    /// The error names `path`, not a temporary file written aside for it.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         EncodeError::Io {
             path: path.into(),
-            source,
+            source: crate::persist::plain(source),
         }
     }
 

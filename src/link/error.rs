@@ -52,10 +52,11 @@ pub enum LinkError {
 }
 
 impl LinkError {
+    /// The error names `path`, not a temporary file written aside for it.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         LinkError::Io {
             path: path.into(),
-            source,
+            source: crate::persist::plain(source),
         }
     }
 

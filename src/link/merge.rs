@@ -51,16 +51,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
             });
         }
     }
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| LinkError::io(dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tailor-partial-")
-        .tempfile_in(dir)
-        .map_err(|e| LinkError::io(dir, e))?;
-    let _partial = crate::interrupt::Partial::track(tmp.path());
+    let (tmp, _partial) =
+        crate::persist::aside(out, ".tailor-partial-").map_err(|e| LinkError::io(out, e))?;
     let mut report = MergeReport::default();
     let tmp = if parquet_out {
         merge_parquet(&parts, tmp, out, &mut report)?

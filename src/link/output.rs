@@ -53,16 +53,8 @@ impl AnnotationWriter {
     /// Like [`create`](Self::create), with the temporary file named `tmp_prefix…`, so a writer
     /// of parts can find and remove its own leftovers after a crash.
     pub fn create_with(target: &Path, tmp_prefix: &str) -> Result<Self, LinkError> {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| LinkError::io(dir, e))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(tmp_prefix)
-            .tempfile_in(dir)
-            .map_err(|e| LinkError::io(dir, e))?;
-        let partial = Partial::track(tmp.path());
+        let (tmp, partial) =
+            crate::persist::aside(target, tmp_prefix).map_err(|e| LinkError::io(target, e))?;
         let name = target.to_string_lossy();
         if name.ends_with(".parquet") {
             let props = WriterProperties::builder()

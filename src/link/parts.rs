@@ -182,13 +182,11 @@ impl PartsWriter {
 
     fn write_manifest(&self) -> Result<(), LinkError> {
         let json = serde_json::to_vec_pretty(&self.progress).expect("manifest serializes");
-        let tmp = tempfile::Builder::new()
-            .prefix(&self.tmp_prefix())
-            .tempfile_in(&self.dir)
-            .map_err(|e| LinkError::io(&self.dir, e))?;
-        let _partial = crate::interrupt::Partial::track(tmp.path());
-        std::fs::write(tmp.path(), json).map_err(|e| LinkError::io(tmp.path(), e))?;
-        crate::persist::persist(tmp, &self.manifest).map_err(|e| LinkError::io(&self.manifest, e))
+        let io = |e| LinkError::io(&self.manifest, e);
+        let (tmp, _partial) =
+            crate::persist::aside(&self.manifest, &self.tmp_prefix()).map_err(io)?;
+        std::fs::write(tmp.path(), json).map_err(io)?;
+        crate::persist::persist(tmp, &self.manifest).map_err(io)
     }
 
     /// Commits the last part (also when the stream was empty, so a finished run is marked).

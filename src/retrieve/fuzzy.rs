@@ -5,7 +5,8 @@
 //! matches, each word also searched within an edit distance that grows with its length) and as
 //! one whole term (for a misspelt alias). The index is a cache: it is built from the alias table
 //! on first use and kept beside the KB store, keyed by the store's manifest, so a changed KB
-//! never meets a stale index.
+//! never meets a stale index. A cache whose files fail their checksums is rebuilt in place with
+//! a warning, since it holds nothing the alias table does not.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,8 @@ pub enum FuzzyError {
         #[source]
         source: tantivy::TantivyError,
     },
+    #[error("fuzzy index file {path} fails its checksum")]
+    Damaged { path: PathBuf },
     #[error("fuzzy index {path}: {source}")]
     Io {
         path: PathBuf,
@@ -62,12 +65,16 @@ impl FuzzyIndex {
         let Some(dir) = cache_dir else {
             return Self::build(table, None);
         };
-        if dir.join("meta.json").exists() {
-            let index = Index::open_in_dir(dir).map_err(|source| FuzzyError::Index {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            return Self::from_index(index, dir);
+        let stale = dir.join("meta.json").exists();
+        if stale {
+            match Self::open_cached(dir) {
+                Ok(index) => return Ok(index),
+                // A cache is only a copy of the alias table: a damaged one is rebuilt, not fatal.
+                Err(e) => tracing::warn!(
+                    "fuzzy index cache {} is damaged, rebuilding it: {e}",
+                    dir.display()
+                ),
+            }
         }
         let parent = dir.parent().unwrap_or(Path::new("."));
         let staging = match tempfile::Builder::new()
@@ -83,6 +90,13 @@ impl FuzzyIndex {
         let partial = crate::interrupt::Partial::track(staging.path());
         Self::build(table, Some(staging.path()))?;
         let ready = staging.keep();
+        if stale {
+            // Moved out of the way first: a directory cannot be renamed onto a full one.
+            let old = parent.join(format!(".fuzzy-damaged-{}", std::process::id()));
+            if std::fs::rename(dir, &old).is_ok() {
+                let _ = std::fs::remove_dir_all(&old);
+            }
+        }
         if let Err(e) = std::fs::rename(&ready, dir) {
             // Another process may have won the race; its index is as good as ours.
             let _ = std::fs::remove_dir_all(&ready);
@@ -98,6 +112,23 @@ impl FuzzyIndex {
             path: dir.to_path_buf(),
             source,
         })?;
+        Self::from_index(index, dir)
+    }
+
+    /// The cached index in `dir`, refused when any of its files fails its checksum (a torn or
+    /// overwritten file would otherwise fail later, inside a query).
+    fn open_cached(dir: &Path) -> Result<Self, FuzzyError> {
+        let err = |source| FuzzyError::Index {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let index = Index::open_in_dir(dir).map_err(err)?;
+        let damaged = index.validate_checksum().map_err(err)?;
+        if let Some(file) = damaged.iter().next() {
+            return Err(FuzzyError::Damaged {
+                path: dir.join(file),
+            });
+        }
         Self::from_index(index, dir)
     }
 
@@ -238,5 +269,17 @@ mod tests {
         // Reopening reads the cached index.
         let again = FuzzyIndex::open_or_build(&table, Some(&cache)).unwrap();
         assert_eq!(again.search("merkel", 1)[0].key, "angela merkel");
+        drop((index, again));
+        // A damaged file in the cache is found and the cache rebuilt in place.
+        let victim = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "term"))
+            .unwrap();
+        std::fs::write(&victim, b"xx").unwrap();
+        assert!(FuzzyIndex::open_cached(&cache).is_err());
+        let rebuilt = FuzzyIndex::open_or_build(&table, Some(&cache)).unwrap();
+        assert_eq!(rebuilt.search("merkel", 1)[0].key, "angela merkel");
+        assert!(FuzzyIndex::open_cached(&cache).is_ok());
     }
 }

@@ -38,10 +38,11 @@ pub enum WeakError {
 }
 
 impl WeakError {
+    /// The error names `path`, not a temporary file written aside for it.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         WeakError::Io {
             path: path.into(),
-            source,
+            source: crate::persist::plain(source),
         }
     }
 }

@@ -96,17 +96,7 @@ pub fn sibling(out: &Path, tag: &str, ext: Option<&str>) -> PathBuf {
 
 /// A temporary file in the target's directory.
 fn temp_beside(target: &Path) -> Result<(NamedTempFile, Partial), WeakError> {
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| WeakError::io(dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tailor-partial-")
-        .tempfile_in(dir)
-        .map_err(|e| WeakError::io(dir, e))?;
-    let partial = Partial::track(tmp.path());
-    Ok((tmp, partial))
+    crate::persist::aside(target, ".tailor-partial-").map_err(|e| WeakError::io(target, e))
 }
 
 fn persist(tmp: NamedTempFile, target: &Path) -> Result<(), WeakError> {

@@ -185,13 +185,9 @@ fn write_aside(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvalError> {
     let path = dir.join(name);
     let io = |source| EvalError::Io {
         path: path.clone(),
-        source,
+        source: crate::persist::plain(source),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tailor-partial-")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    let _partial = crate::interrupt::Partial::track(tmp.path());
+    let (mut tmp, _partial) = crate::persist::aside(&path, ".tailor-partial-").map_err(io)?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
     crate::persist::persist(tmp, &path).map_err(io)
 }
