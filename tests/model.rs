@@ -76,6 +76,14 @@ fn a_small_training_run_beats_the_prior_on_its_held_out_mentions() {
         );
     }
     assert!(model.join("ablations/text-only/config.json").exists());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(model.join("model.safetensors"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "weights others can read: {mode:o}");
+    }
     assert!(
         !dir.path().join("model.partial").exists(),
         "no staging left behind"
