@@ -4,9 +4,12 @@
 //! - `coherence`: the mean over `j` of the prior mass of `j`'s top candidates that the KB links
 //!   to `e` (a triple between them, either way). "Jordan" next to "Chicago Bulls" thus leans to
 //!   Michael Jordan, and a rare entity gains support from well-known neighbours.
-//! - `reach`: the share of the `j` with any candidate at all linked to `e`. The prior mass
-//!   misses the case the long tail needs most: "David" and "Victoria" in one sentence, where
-//!   each one's right entity is a low-prior namesake, and the two namesakes are married.
+//! - `reach`: the share of the `j` with any candidate at all linked to `e`, hubs aside. The
+//!   prior mass misses the case the long tail needs most: "David" and "Victoria" in one
+//!   sentence, where each one's right entity is a low-prior namesake, and the two namesakes are
+//!   married. A hub among `j`'s candidates (a country, a big city) is linked to nearly every
+//!   film, team and person of its country, so a link to it singles nothing out: counted, it
+//!   made "Brazil" in a news story the 1985 film.
 //! - `reach_lead`: `e`'s reach minus the best reach of the mention's other candidates, so the
 //!   network sees directly whether the graph singles `e` out.
 
@@ -20,6 +23,9 @@ const TOP_OTHERS: usize = 5;
 const REACH_OTHERS: usize = 16;
 /// Mentions on each side that count as context.
 pub const WINDOW: usize = 8;
+/// Candidates of the other mentions with more relation neighbours than this are hubs, which
+/// `reach` does not count.
+const REACH_MAX_DEGREE: usize = 200;
 
 /// Fills the coherence features of every candidate of every mention (mentions in document
 /// order).
@@ -27,7 +33,13 @@ pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<Candida
     let tops: Vec<Vec<(u32, f32)>> = mentions.iter().map(|c| top_mass(c)).collect();
     let pools: Vec<Vec<u32>> = mentions
         .iter()
-        .map(|c| c.iter().take(REACH_OTHERS).map(|c| c.entity).collect())
+        .map(|c| {
+            c.iter()
+                .take(REACH_OTHERS)
+                .map(|c| c.entity)
+                .filter(|&f| adjacency.of(f).len() <= REACH_MAX_DEGREE)
+                .collect()
+        })
         .collect();
     for i in 0..mentions.len() {
         let lo = i.saturating_sub(WINDOW);
@@ -184,5 +196,43 @@ mod tests {
         );
         assert_eq!(mentions[1][6].reach_lead, 1.0);
         assert_eq!(mentions[1][0].reach_lead, -1.0);
+    }
+
+    #[test]
+    fn a_link_to_a_hub_does_not_reach() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [
+            ("Q1", "Brazil (film)"),
+            ("Q2", "Brazil"),
+            ("Q3", "Petrobras"),
+        ] {
+            b.label(id, label);
+        }
+        b.label("Q30", "United States");
+        b.relation_label("P495", "country of origin");
+        b.relation_label("P17", "country");
+        b.triple("Q1", "P495", "Q30");
+        b.triple("Q3", "P17", "Q2");
+        // the hub: linked to more entities than a hub may be
+        for i in 0..=REACH_MAX_DEGREE {
+            let id = format!("Q{}", 1000 + i);
+            b.label(&id, &id);
+            b.triple(&id, "P17", "Q30");
+        }
+        let kb = b.finish(Manifest::default());
+        let idx = |id| kb.entity_idx(id).unwrap();
+        let c = |id| CandidateFeatures {
+            entity: idx(id),
+            prior: 0.5,
+            similarity: 1.0,
+            exact: true,
+            ..Default::default()
+        };
+        // "Brazil" next to a mention whose candidates are the hub and Petrobras
+        let mut mentions = vec![vec![c("Q1"), c("Q2")], vec![c("Q30"), c("Q3")]];
+        fill_coherence(kb.adjacency(), &mut mentions);
+        assert_eq!(mentions[0][0].reach, 0.0, "the film only reaches the hub");
+        assert_eq!(mentions[0][1].reach, 1.0, "the country reaches Petrobras");
+        assert_eq!(mentions[0][1].reach_lead, 1.0);
     }
 }
