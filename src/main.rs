@@ -11,6 +11,7 @@ mod cli;
 static GLOBAL: MiMalloc = MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_stdout();
     let args = cli::Cli::parse();
     cli::init_logging(args.verbose, args.quiet);
     // `serve` writes nothing aside and shuts down gracefully on the same signals by itself.
@@ -29,6 +30,25 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `println!` panics when stdout's reader has gone (`tailor kb show … | head -1`); that reader
+/// has what it wanted, so such a panic ends the run quietly with success, and any other panic
+/// is reported as before.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
 }
 
 /// True when the run failed writing to a pipe whose reader has gone.

@@ -600,27 +600,93 @@ fn a_damaged_fuzzy_index_cache_is_rebuilt_with_a_warning() {
 
 #[test]
 fn a_reader_that_stops_early_ends_the_run_quietly() {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
     let corpus: Vec<String> = std::fs::read_dir(root().join("examples/corpus"))
         .unwrap()
         .map(|e| e.unwrap().path().to_string_lossy().into_owned())
         .collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
-        .current_dir(root())
-        .args(["-q", "link", "--prior-only", "--out", "-"])
-        .args(&corpus)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 10];
-    stdout.read_exact(&mut first).unwrap();
-    drop(stdout);
-    let run = child.wait_with_output().unwrap();
-    let err = stderr(&run);
-    assert!(run.status.success(), "{:?}: {err}", run.status);
-    assert!(!err.contains("Broken pipe"), "{err}");
+    let mut link = vec!["-q", "link", "--prior-only", "--out", "-"];
+    link.extend(corpus.iter().map(String::as_str));
+    // link writes more than a pipe holds after the reader has read 10 bytes; the others print
+    // with `println!` to a reader that is gone before they start
+    let runs: [(&[&str], usize); 3] = [
+        (&link, 10),
+        (&["kb", "stats", "kb/default"], 0),
+        (
+            &["candidates", "Paris", "--kb", "kb/default", "--limit", "30"],
+            0,
+        ),
+    ];
+    for (args, read) in runs {
+        use std::io::Read;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .current_dir(root())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = vec![0u8; read];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        let run = child.wait_with_output().unwrap();
+        let err = stderr(&run);
+        assert!(run.status.success(), "{args:?}: {:?}: {err}", run.status);
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}
+
+/// An output onto an input, or into the KB being read, is refused before anything is written:
+/// written aside and renamed into place, it would have replaced what the run read.
+#[test]
+fn an_output_that_would_replace_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "self.jsonl",
+        b"{\"id\": \"a\", \"text\": \"Paris\"}\n",
+    );
+    let before = std::fs::read(&input).unwrap();
+    let spelled_apart = dir.path().join(".").join("self.jsonl");
+    let run = link(&[&input], &spelled_apart, &[]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("also read by this run"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is untouched"
+    );
+
+    let kb = tempfile::tempdir().unwrap();
+    copy_default_kb(kb.path());
+    let table = kb.path().join("entities.parquet");
+    let run = link(&[&input], &table, &["--kb", s(kb.path())]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("which this run reads"),
+        "{}",
+        stderr(&run)
+    );
+
+    let gold = root().join("../shared/data/eval/elevant/kore50.benchmark.jsonl");
+    let copy = dir.path().join("kore50.benchmark.jsonl");
+    std::fs::copy(&gold, &copy).unwrap();
+    let run = tailor(&[
+        "-q",
+        "eval",
+        "--prior-only",
+        "--gold",
+        s(&copy),
+        "--records",
+        s(&copy),
+    ]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("--records"), "{}", stderr(&run));
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&gold).unwrap());
 }

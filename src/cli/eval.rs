@@ -1,6 +1,6 @@
 //! `tailor eval`: measure systems on gold benchmarks and print a table (or JSON).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -51,9 +51,17 @@ struct Report<'a> {
 pub fn run(args: EvalArgs) -> Result<()> {
     // the same benchmark twice would be pooled twice in the report
     for (i, p) in args.gold.iter().enumerate() {
-        if args.gold[..i].contains(p) {
+        if args.gold[..i].iter().any(|q| super::paths::same_file(p, q)) {
             anyhow::bail!("--gold {} is given twice", p.display());
         }
+    }
+    let mut reads: Vec<&Path> = args.gold.iter().map(PathBuf::as_path).collect();
+    reads.extend([args.retrieval.kb.as_path(), args.model.model.as_path()]);
+    if let Some(records) = &args.records {
+        super::paths::refuse_overwriting("--records", records, &reads)?;
+    }
+    if let Some(report) = &args.report.report {
+        super::paths::refuse_overwriting("--report", report, &reads)?;
     }
     let golds = args
         .gold

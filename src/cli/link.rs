@@ -123,6 +123,11 @@ pub fn run(args: LinkArgs) -> Result<()> {
             .context("starting the linking threads")?;
     }
     let inputs = expand_inputs(&args.inputs)?;
+    if args.out != Path::new("-") {
+        let mut reads: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        reads.extend([args.retrieval.kb.as_path(), args.model.model.as_path()]);
+        super::paths::refuse_overwriting("--out", &args.out, &reads)?;
+    }
     let kind = output_kind(&args.out)?;
     if args.resume && !matches!(kind, Output::Parts) {
         bail!("--resume needs an output directory (not a .jsonl/.parquet file or -)");

@@ -14,6 +14,7 @@ mod ingest;
 mod kb;
 mod link;
 mod model;
+mod paths;
 mod retrieval;
 mod run;
 mod serve;

@@ -252,6 +252,10 @@ fn resume_change(previous: &ModelConfig, now: &ModelConfig) -> Option<String> {
     let mut keys: Vec<&String> = was.keys().chain(is.keys()).collect();
     keys.sort();
     keys.dedup();
+    // settings before what follows from them: a new seed changes the held-out count too, and
+    // the seed is what the user changed
+    const DERIVED: [&str; 2] = ["training_mentions", "holdout_mentions"];
+    keys.sort_by_key(|k| DERIVED.contains(&k.as_str()));
     let null = serde_json::Value::Null;
     for key in keys {
         let (a, b) = (was.get(key).unwrap_or(&null), is.get(key).unwrap_or(&null));
@@ -495,6 +499,15 @@ mod tests {
         assert!(resume_change(&previous, &now)
             .unwrap()
             .starts_with("`shape.hidden`"));
+        let mut now = previous.clone();
+        now.options.seed += 1;
+        now.holdout_mentions += 1;
+        assert!(
+            resume_change(&previous, &now)
+                .unwrap()
+                .starts_with("`options.seed`"),
+            "the setting is named, not the count that follows from it"
+        );
         let mut now = previous.clone();
         now.encoder_fingerprint = Some("other".into());
         assert!(resume_change(&previous, &now)

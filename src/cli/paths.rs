@@ -1,0 +1,74 @@
+//! Guards on where a command writes: never onto, or into, what the same run reads.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+/// The path as the file system resolves it; a path that does not exist yet resolves through
+/// its parent, so `out/new.jsonl` and `./out/new.jsonl` compare equal.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            resolved(parent).join(name)
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Refuses an output that is one of the run's inputs or lies inside an input directory (a KB,
+/// a model): written aside and renamed, it would replace what the run read.
+pub fn refuse_overwriting(flag: &str, out: &Path, reads: &[&Path]) -> Result<()> {
+    let target = resolved(out);
+    for read in reads {
+        let source = resolved(read);
+        if target == source {
+            bail!(
+                "{flag} {} is also read by this run: writing it would destroy it",
+                out.display()
+            );
+        }
+        if source.is_dir() && target.starts_with(&source) {
+            bail!(
+                "{flag} {} is inside {}, which this run reads",
+                out.display(),
+                read.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// True when two paths name the same file, however they are spelled.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    resolved(a) == resolved(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_onto_or_into_an_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.jsonl");
+        std::fs::write(&input, "{}").unwrap();
+        let kb = dir.path().join("kb");
+        std::fs::create_dir(&kb).unwrap();
+        let spelled_apart = dir.path().join("kb/../in.jsonl");
+        let err = refuse_overwriting("--out", &spelled_apart, &[&input]).unwrap_err();
+        assert!(err.to_string().contains("also read"), "{err}");
+        let err = refuse_overwriting("--out", &kb.join("entities.parquet"), &[&kb]).unwrap_err();
+        assert!(err.to_string().contains("inside"), "{err}");
+        let fine = dir.path().join("new/out.jsonl");
+        assert!(refuse_overwriting("--out", &fine, &[&input, &kb]).is_ok());
+        assert!(same_file(&input, &spelled_apart));
+    }
+}
