@@ -33,8 +33,8 @@ pub struct LinkArgs {
     /// Inputs, in order: .txt (one document per file), .jsonl ({"id", "text", "mentions"?} a
     /// line; with "mentions" [{"start", "end"}] the spans are linked as given), .parquet (id,
     /// text); .gz/.zst/.bz2 text and JSONL are decompressed. Globs ("corpus/*.jsonl.gz") are
-    /// expanded in sorted order; `-` reads JSONL from stdin. With --merge: part files or output
-    /// directories.
+    /// expanded in sorted order (an existing file named like a pattern, "a[1].txt", is read as
+    /// it is); `-` reads JSONL from stdin. With --merge: part files or output directories.
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Output: FILE.jsonl (a record per document) or FILE.parquet (a row per mention), written

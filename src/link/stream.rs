@@ -14,7 +14,8 @@ pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>, LinkError> {
     for pattern in patterns {
         if pattern == "-" {
             inputs.push(PathBuf::from("-"));
-        } else if pattern.contains(['*', '?', '[']) {
+        } else if pattern.contains(['*', '?', '[']) && !Path::new(pattern).is_file() {
+            // a file named `a[1].txt` is that file, not a pattern that matches `a1.txt`
             let bad = |message: String| LinkError::BadInput {
                 path: PathBuf::from(pattern),
                 message,
@@ -144,6 +145,22 @@ fn read_one(path: &Path) -> Box<dyn Iterator<Item = InputItem>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_named_like_a_pattern_is_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a[1].txt");
+        std::fs::write(&odd, "Paris").unwrap();
+        std::fs::write(dir.path().join("b1.txt"), "Rome").unwrap();
+        let given = odd.to_string_lossy().into_owned();
+        assert_eq!(expand_inputs(&[given]).unwrap(), vec![odd]);
+        let pattern = dir.path().join("b[1].txt").to_string_lossy().into_owned();
+        assert_eq!(
+            expand_inputs(&[pattern]).unwrap(),
+            vec![dir.path().join("b1.txt")],
+            "a pattern naming no file is still a pattern"
+        );
+    }
 
     #[test]
     fn shards_split_exactly() {
