@@ -95,11 +95,13 @@ pub fn add_context_candidates(
     known: &[EntityIdx],
     top_k: usize,
 ) {
-    // anchor entity → (mention it came from, its share of that mention's top prior mass);
-    // known entities come from no mention (usize::MAX) and count for all
-    let mut anchors: HashMap<EntityIdx, Vec<(usize, f32)>> = HashMap::new();
+    // anchor entity → the mass of its known mentions (entities known to be in the text count
+    // for every mention), and (mention it came from, its share of that mention's top prior
+    // mass) in mention order, so a mention's window is found by binary search: a hub of a long
+    // document ("Paris" 60,000 times) would otherwise be walked once per mention
+    let mut anchors: HashMap<EntityIdx, (f32, Vec<(usize, f32)>)> = HashMap::new();
     for &e in known {
-        anchors.entry(e).or_default().push((usize::MAX, 1.0));
+        anchors.entry(e).or_default().0 += 1.0;
     }
     for (j, list) in lists.iter().enumerate() {
         let top = &list[..list.len().min(ANCHORS_PER_MENTION)];
@@ -114,6 +116,7 @@ pub fn add_context_candidates(
             anchors
                 .entry(c.entity)
                 .or_default()
+                .1
                 .push((j, c.prior / mass));
         }
     }
@@ -134,7 +137,6 @@ pub fn add_context_candidates(
             let Some(named) = words.containing_all(keys[i]) else {
                 return Vec::new();
             };
-            let counts = |j: usize| j == usize::MAX || (j != i && (lo..hi).contains(&j));
             let mut own: Vec<(EntityIdx, bool)> = lists[i]
                 .iter()
                 .map(|c| (c.entity, c.source == CandidateSource::Exact))
@@ -148,11 +150,15 @@ pub fn add_context_candidates(
                         return None;
                     }
                     let mass_of = |n: &EntityIdx| -> f32 {
-                        anchors.get(n).map_or(0.0, |from| {
-                            from.iter()
-                                .filter(|&&(j, _)| counts(j))
+                        anchors.get(n).map_or(0.0, |(known, from)| {
+                            let start = from.partition_point(|&(j, _)| j < lo);
+                            let end = from.partition_point(|&(j, _)| j < hi);
+                            let near: f32 = from[start..end]
+                                .iter()
+                                .filter(|&&(j, _)| j != i)
                                 .map(|&(_, mass)| mass)
-                                .sum()
+                                .sum();
+                            known + near
                         })
                     };
                     // the entity itself counts: "Jobs" after "Steve Jobs" is the same man
