@@ -46,18 +46,23 @@ pub fn aside(target: &Path, prefix: &str) -> io::Result<(NamedTempFile, Partial)
 /// Syncs `tmp`, makes it readable by everyone and renames it onto `target`.
 pub fn persist(tmp: NamedTempFile, target: &Path) -> io::Result<()> {
     tmp.as_file().sync_all()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
+    readable_by_all(tmp.path())?;
     tmp.persist(target).map_err(|e| plain(e.error))?;
     Ok(())
 }
 
-/// Opens a finished file written by a library (safetensors writes its files private) to an
-/// ordinary file's permissions, so a model or cache copied to other users stays readable.
+/// Renames onto `target` a temporary path that a library wrote by itself, made readable by
+/// everyone. candle's safetensors writer puts its own private temporary file in place of the
+/// path it is given, so the handle [`aside`] returned no longer names the file: take the path
+/// with `NamedTempFile::into_temp_path` before the library writes, and finish with this.
+pub fn persist_written(tmp: tempfile::TempPath, target: &Path) -> io::Result<()> {
+    readable_by_all(&tmp)?;
+    tmp.persist(target).map_err(|e| plain(e.error))?;
+    Ok(())
+}
+
+/// Opens a finished file to an ordinary file's permissions, so a model or cache copied to other
+/// users stays readable.
 pub fn readable_by_all(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
@@ -96,6 +101,28 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"done");
         let mode = std::fs::metadata(&target).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn a_file_the_library_wrote_itself_is_in_place_and_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("v.safetensors");
+        let (tmp, _partial) = super::aside(&target, ".v.partial-").unwrap();
+        let tmp = tmp.into_temp_path();
+        let t = candle_core::Tensor::new(&[1f32, 2.0], &candle_core::Device::Cpu).unwrap();
+        let tensors = std::collections::HashMap::from([("t".to_string(), t)]);
+        candle_core::safetensors::save(&tensors, &tmp).unwrap();
+        super::persist_written(tmp, &target).unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "safetensors writes its files 0600: {mode:o}"
+        );
+        let back = candle_core::safetensors::load(&target, &candle_core::Device::Cpu).unwrap();
+        assert_eq!(back["t"].to_vec1::<f32>().unwrap(), [1.0, 2.0]);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "nothing but the target is left");
     }
 
     #[test]

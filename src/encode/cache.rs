@@ -68,7 +68,7 @@ fn write(path: &Path, vectors: &[Vec<f32>], dim: usize) -> Result<()> {
     let (aside, _partial) =
         crate::persist::aside(path, ".vectors.partial-").map_err(|e| EncodeError::io(path, e))?;
     let tensors = HashMap::from([(TENSOR_NAME.to_string(), tensor)]);
-    candle_core::safetensors::save(&tensors, aside.path())
-        .map_err(|e| EncodeError::bad(aside.path(), e))?;
-    crate::persist::persist(aside, path).map_err(|e| EncodeError::io(path, e))
+    let aside = aside.into_temp_path();
+    candle_core::safetensors::save(&tensors, &aside).map_err(|e| EncodeError::bad(path, e))?;
+    crate::persist::persist_written(aside, path).map_err(|e| EncodeError::io(path, e))
 }

@@ -210,11 +210,11 @@ impl EntityTextVectors {
                 Tensor::from_vec(flat, (n, dim), &Device::Cpu)?,
             ),
         ]);
-        let tmp = path.with_extension("safetensors.partial");
-        let _partial = crate::interrupt::Partial::track(&tmp);
-        candle_core::safetensors::save(&tensors, &tmp).map_err(|e| ModelError::bad(&tmp, e))?;
-        crate::persist::readable_by_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
+        let (aside, _partial) = crate::persist::aside(path, ".entity-text.partial-")
+            .map_err(|e| ModelError::io(path, e))?;
+        let aside = aside.into_temp_path();
+        candle_core::safetensors::save(&tensors, &aside).map_err(|e| ModelError::bad(path, e))?;
+        crate::persist::persist_written(aside, path).map_err(|e| ModelError::io(path, e))
     }
 }
 
