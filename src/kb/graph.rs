@@ -1,5 +1,6 @@
 //! The KB as a typed petgraph: neighbours, degree and k-hop queries over relation, instance-of
-//! and subclass-of edges. Coherence features and training-data generation walk this graph.
+//! and subclass-of edges. Training-data generation walks this graph; "are these linked?" is asked
+//! of [`super::RelationAdjacency`], which answers by binary search.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -101,16 +102,6 @@ impl KbGraph {
         }
         found
     }
-
-    /// True when a relation edge joins the two entities in either direction.
-    pub fn linked(&self, a: EntityIdx, b: EntityIdx) -> bool {
-        let (na, nb) = (NodeIndex::new(a as usize), NodeIndex::new(b as usize));
-        let is_rel = |e: petgraph::graph::EdgeReference<'_, EdgeKind>| {
-            matches!(e.weight(), EdgeKind::Relation(_))
-        };
-        self.graph.edges_connecting(na, nb).any(is_rel)
-            || self.graph.edges_connecting(nb, na).any(is_rel)
-    }
 }
 
 #[cfg(test)]
@@ -129,8 +120,12 @@ mod tests {
         let g = kb.graph();
         let hops = g.k_hop(idx("A"), 2);
         assert_eq!(hops, vec![(idx("B"), 1), (idx("C"), 2)]);
-        assert!(g.linked(idx("B"), idx("A")));
-        assert!(!g.linked(idx("A"), idx("T")));
+        let adjacency = kb.adjacency();
+        assert!(adjacency.linked(idx("B"), idx("A")));
+        assert!(
+            !adjacency.linked(idx("A"), idx("T")),
+            "typing is not a relation"
+        );
         assert_eq!(g.degree(idx("A")), 2);
     }
 }

@@ -76,14 +76,17 @@ pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<Candida
             c.coherence = support / n;
             c.reach = reached as f32 / n;
         }
-        let reach: Vec<f32> = mentions[i].iter().map(|c| c.reach).collect();
-        for (k, c) in mentions[i].iter_mut().enumerate() {
-            let best_other = reach
-                .iter()
-                .enumerate()
-                .filter(|&(o, _)| o != k)
-                .map(|(_, &r)| r)
-                .fold(0.0, f32::max);
+        // the best reach of the other candidates is the best, or for the best, the runner-up
+        let (mut best, mut second) = (0f32, 0f32);
+        for r in mentions[i].iter().map(|c| c.reach) {
+            if r > best {
+                (best, second) = (r, best);
+            } else if r > second {
+                second = r;
+            }
+        }
+        for c in &mut mentions[i] {
+            let best_other = if c.reach == best { second } else { best };
             c.reach_lead = c.reach - best_other;
         }
     }
@@ -106,6 +109,17 @@ mod tests {
     use super::*;
     use crate::kb::{KbBuilder, Manifest};
 
+    /// An exact candidate with the given prior.
+    fn candidate(entity: u32, prior: f32) -> CandidateFeatures {
+        CandidateFeatures {
+            entity,
+            prior,
+            similarity: 1.0,
+            exact: true,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn linked_candidates_support_each_other() {
         let mut b = KbBuilder::new();
@@ -119,13 +133,7 @@ mod tests {
         b.relation_label("P54", "member of sports team");
         b.triple("Q2", "P54", "Q3");
         let kb = b.finish(Manifest::default());
-        let c = |entity, prior| CandidateFeatures {
-            entity,
-            prior,
-            similarity: 1.0,
-            exact: true,
-            ..Default::default()
-        };
+        let c = candidate;
         let (country, player, team) = (
             kb.entity_idx("Q1").unwrap(),
             kb.entity_idx("Q2").unwrap(),
@@ -162,16 +170,13 @@ mod tests {
         let list = |ids: &[String]| -> Vec<CandidateFeatures> {
             ids.iter()
                 .enumerate()
-                .map(|(rank, id)| CandidateFeatures {
-                    entity: kb.entity_idx(id).unwrap(),
-                    prior: if rank == 6 {
+                .map(|(rank, id)| {
+                    let prior = if rank == 6 {
                         0.01
                     } else {
                         0.3 - 0.04 * rank as f32
-                    },
-                    similarity: 1.0,
-                    exact: true,
-                    ..Default::default()
+                    };
+                    candidate(kb.entity_idx(id).unwrap(), prior)
                 })
                 .collect()
         };
@@ -221,13 +226,7 @@ mod tests {
         }
         let kb = b.finish(Manifest::default());
         let idx = |id| kb.entity_idx(id).unwrap();
-        let c = |id| CandidateFeatures {
-            entity: idx(id),
-            prior: 0.5,
-            similarity: 1.0,
-            exact: true,
-            ..Default::default()
-        };
+        let c = |id| candidate(idx(id), 0.5);
         // "Brazil" next to a mention whose candidates are the hub and Petrobras
         let mut mentions = vec![vec![c("Q1"), c("Q2")], vec![c("Q30"), c("Q3")]];
         fill_coherence(kb.adjacency(), &mut mentions);
