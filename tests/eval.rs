@@ -2,10 +2,30 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 use common::{ok, s, stderr, tailor};
 use serde_json::Value;
 
 const KORE50: &str = "../shared/data/eval/elevant/kore50.benchmark.jsonl";
+
+/// `tailor -q eval --prior-only ARGS`: the prior needs no model, so these runs are quick.
+fn eval_prior(args: &[&str]) -> Output {
+    let mut all = vec!["-q", "eval", "--prior-only"];
+    all.extend(args);
+    tailor(&all)
+}
+
+/// A gold file `name` of one document, "Paris", labelled Q90 over code points `[0, end)`.
+fn paris_gold(dir: &Path, name: &str, end: usize) -> PathBuf {
+    let gold = dir.join(name);
+    let doc = serde_json::json!({"id": 0, "text": "Paris", "labels": [
+        {"id": 0, "span": [0, end], "entity_id": "Q90"},
+    ]});
+    std::fs::write(&gold, format!("{doc}\n")).unwrap();
+    gold
+}
 
 fn share(v: &Value) -> f64 {
     v["share"].as_f64().expect("share")
@@ -15,10 +35,7 @@ fn share(v: &Value) -> f64 {
 fn eval_kore50_with_the_default_kb() {
     let dir = tempfile::tempdir().unwrap();
     let records = dir.path().join("records.jsonl");
-    let out = ok(tailor(&[
-        "-q",
-        "eval",
-        "--prior-only",
+    let out = ok(eval_prior(&[
         "--kb",
         "kb/default",
         "--gold",
@@ -124,22 +141,9 @@ fn eval_kore50_with_the_default_kb() {
 #[test]
 fn eval_names_the_bad_gold_record() {
     let dir = tempfile::tempdir().unwrap();
-    let gold = dir.path().join("broken.benchmark.jsonl");
-    std::fs::write(
-        &gold,
-        "{\"id\": 0, \"text\": \"Paris\", \"labels\": [{\"id\": 0, \"span\": [0, 9], \
-         \"entity_id\": \"Q90\"}]}\n",
-    )
-    .unwrap();
-    let out = tailor(&[
-        "-q",
-        "eval",
-        "--prior-only",
-        "--kb",
-        "kb/default",
-        "--gold",
-        s(&gold),
-    ]);
+    // the span runs past the text
+    let gold = paris_gold(dir.path(), "broken.benchmark.jsonl", 9);
+    let out = eval_prior(&["--kb", "kb/default", "--gold", s(&gold)]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -152,9 +156,9 @@ fn eval_names_the_bad_gold_record() {
     let empty = dir.path().join("empty.benchmark.jsonl");
     std::fs::write(&empty, "").unwrap();
     let eval = |gold: &[&str]| {
-        let mut args = vec!["-q", "eval", "--prior-only", "--kb", "kb/default", "--gold"];
+        let mut args = vec!["--kb", "kb/default", "--gold"];
         args.extend(gold);
-        tailor(&args)
+        eval_prior(&args)
     };
     let out = eval(&[s(&empty)]);
     assert!(!out.status.success());
@@ -181,18 +185,11 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
     let report = dir.path().join("report");
     let records_of = |extra: &[&str]| -> Vec<Value> {
         let records = dir.path().join("records.jsonl");
-        let mut args = vec![
-            "-q",
-            "eval",
-            "--prior-only",
-            "--no-fuzzy",
-            "--kb",
-            "kb/default",
-        ];
+        let mut args = vec!["--no-fuzzy", "--kb", "kb/default"];
         args.extend(extra);
         args.extend(["--gold", s(&gold), "--records", s(&records)]);
         args.extend(["--report", s(&report)]);
-        ok(tailor(&args));
+        ok(eval_prior(&args));
         std::fs::read_to_string(&records)
             .unwrap()
             .lines()
@@ -243,10 +240,10 @@ fn a_surname_after_the_full_name_raises_the_fuzzy_candidate_and_eval_counts_it()
     std::fs::write(&gold, format!("{doc}\n")).unwrap();
     let run = |extra: &[&str]| -> (String, Vec<Value>) {
         let records = dir.path().join("records.jsonl");
-        let mut args = vec!["-q", "eval", "--prior-only", "--kb", "kb/default"];
+        let mut args = vec!["--kb", "kb/default"];
         args.extend(extra);
         args.extend(["--gold", s(&gold), "--records", s(&records)]);
-        let out = ok(tailor(&args));
+        let out = ok(eval_prior(&args));
         let lines = std::fs::read_to_string(&records)
             .unwrap()
             .lines()
@@ -313,18 +310,9 @@ fn a_surname_after_the_full_name_raises_the_fuzzy_candidate_and_eval_counts_it()
 #[test]
 fn records_go_where_the_user_said_creating_directories_or_fail_before_the_work() {
     let dir = tempfile::tempdir().unwrap();
-    let gold = dir.path().join("one.benchmark.jsonl");
-    std::fs::write(
-        &gold,
-        "{\"id\": 0, \"text\": \"Paris\", \"labels\": [{\"id\": 0, \"span\": [0, 5], \
-         \"entity_id\": \"Q90\"}]}\n",
-    )
-    .unwrap();
+    let gold = paris_gold(dir.path(), "one.benchmark.jsonl", 5);
     let records = dir.path().join("new/deeper/records.jsonl");
-    ok(tailor(&[
-        "-q",
-        "eval",
-        "--prior-only",
+    ok(eval_prior(&[
         "--kb",
         "kb/default",
         "--gold",
@@ -339,10 +327,7 @@ fn records_go_where_the_user_said_creating_directories_or_fail_before_the_work()
     // temporary one, and comes before the KB (here missing) is even loaded.
     std::fs::write(dir.path().join("blocked"), b"").unwrap();
     let blocked = dir.path().join("blocked/records.jsonl");
-    let run = tailor(&[
-        "-q",
-        "eval",
-        "--prior-only",
+    let run = eval_prior(&[
         "--kb",
         s(&dir.path().join("no-kb")),
         "--gold",
