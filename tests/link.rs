@@ -606,10 +606,17 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
         .collect();
     let mut link = vec!["-q", "link", "--prior-only", "--out", "-"];
     link.extend(corpus.iter().map(String::as_str));
+    // one document whose line is larger than the output buffer, so the pipe breaks while it
+    // serializes rather than between documents
+    let dir = tempfile::tempdir().unwrap();
+    let doc = serde_json::json!({"id": "long", "text": "Paris ".repeat(20_000)});
+    let long = write(dir.path(), "long.jsonl", format!("{doc}\n").as_bytes());
+    let long = ["-q", "link", "--prior-only", "--out", "-", s(&long)];
     // link writes more than a pipe holds after the reader has read 10 bytes; the others print
     // with `println!` to a reader that is gone before they start
-    let runs: [(&[&str], usize); 3] = [
+    let runs: [(&[&str], usize); 4] = [
         (&link, 10),
+        (&long, 10),
         (&["kb", "stats", "kb/default"], 0),
         (
             &["candidates", "Paris", "--kb", "kb/default", "--limit", "30"],

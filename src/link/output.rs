@@ -92,9 +92,7 @@ impl AnnotationWriter {
     pub fn write(&mut self, doc: &LinkedDocument) -> Result<(), LinkError> {
         match self {
             AnnotationWriter::Jsonl { target, out, .. } => {
-                serde_json::to_writer(&mut *out, doc).expect("documents serialize");
-                out.write_all(b"\n")
-                    .map_err(|e| LinkError::io(target.as_path(), e))
+                write_line(&mut *out, doc).map_err(|e| LinkError::io(target.as_path(), e))
             }
             AnnotationWriter::Parquet {
                 target,
@@ -174,12 +172,16 @@ impl Default for StdoutJsonl {
     }
 }
 
+/// One document as a JSONL line. A document larger than the writer's buffer is written while
+/// it serializes, so a full disk or a closed pipe shows up here, as an I/O error like any other.
+fn write_line(out: &mut impl Write, doc: &LinkedDocument) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, doc)?;
+    out.write_all(b"\n")
+}
+
 impl super::Sink for StdoutJsonl {
     fn write(&mut self, doc: &LinkedDocument) -> Result<(), LinkError> {
-        serde_json::to_writer(&mut self.out, doc).expect("documents serialize");
-        self.out
-            .write_all(b"\n")
-            .map_err(|e| LinkError::io("<stdout>", e))
+        write_line(&mut self.out, doc).map_err(|e| LinkError::io("<stdout>", e))
     }
 }
 
