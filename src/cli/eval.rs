@@ -56,7 +56,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
         }
     }
     let mut reads: Vec<&Path> = args.gold.iter().map(PathBuf::as_path).collect();
-    reads.extend([args.retrieval.kb.as_path(), args.model.model.as_path()]);
+    reads.push(args.retrieval.kb.as_path());
+    if !args.model.prior_only {
+        reads.push(args.model.model.as_path());
+    }
     if let Some(records) = &args.records {
         super::paths::refuse_overwriting("--records", records, &reads)?;
     }
