@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{root, s, stderr, tailor};
+use common::{ok, root, s, stderr, tailor};
 use std::sync::Arc;
 
 use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
@@ -696,4 +696,29 @@ fn an_output_that_would_replace_an_input_is_refused() {
     assert!(!run.status.success());
     assert!(stderr(&run).contains("--records"), "{}", stderr(&run));
     assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&gold).unwrap());
+}
+
+/// "American" names the United States in text far more often than any film or album called
+/// so; no KB source gives that alias, and the miner finds it in descriptions such as "American
+/// actor" beside a citizenship of the United States.
+#[test]
+fn an_adjective_retrieves_the_place_its_descriptions_point_to() {
+    let first_line = |extra: &[&str]| {
+        let mut args = vec![
+            "candidates",
+            "American",
+            "--kb",
+            "kb/default",
+            "--limit",
+            "30",
+        ];
+        args.extend_from_slice(extra);
+        let run = ok(tailor(&args));
+        String::from_utf8(run.stdout).unwrap()
+    };
+    let mined = first_line(&[]);
+    let first = mined.lines().next().unwrap_or_default();
+    assert!(first.contains("Q30 "), "{mined}");
+    let without = first_line(&["--no-derived-names"]);
+    assert!(!without.contains("Q30 "), "{without}");
 }

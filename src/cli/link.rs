@@ -255,14 +255,15 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             PartFormat::Jsonl => "jsonl".into(),
         },
         settings: format!(
-            "kb={} scorer={} nil_threshold={} top_k={} fuzzy={} context={} candidates={} \
-             max_doc_bytes={}",
+            "kb={} scorer={} nil_threshold={} top_k={} fuzzy={} context={} derived_names={} \
+             candidates={} max_doc_bytes={}",
             args.retrieval.kb.display(),
             scorer_identity(&args.model),
             args.nil_threshold,
             args.retrieval.top_k,
             !args.retrieval.no_fuzzy,
             !args.retrieval.no_context && !args.model.prior_only,
+            !args.retrieval.no_derived_names,
             args.output_candidates,
             args.max_doc_bytes
         ),

@@ -25,6 +25,10 @@ pub struct RetrievalArgs {
     /// "Steve" has among the entities the KB links to them).
     #[arg(long)]
     pub no_context: bool,
+    /// No adjectival names mined from the KB's descriptions ("American" for the United States,
+    /// "Hungarian" for Hungary) among the aliases.
+    #[arg(long)]
+    pub no_derived_names: bool,
 }
 
 /// Loads the KB and builds (or opens the cached) retriever.
@@ -41,6 +45,7 @@ pub fn load(args: &RetrievalArgs) -> Result<(Kb, Retriever)> {
         fuzzy: !args.no_fuzzy,
         fuzzy_cache: None,
         context: !args.no_context,
+        derived_names: !args.no_derived_names,
     }
     .cache_in_store(&kb, Path::new(&args.kb));
     let retriever = Retriever::build(&kb, &options)?;

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::kb::{EntityIdx, Kb};
 
+use super::derived_names::DerivedName;
 use super::normalize::normalize;
 
 /// Candidates kept per alias unless told otherwise.
@@ -20,6 +21,9 @@ pub const MAX_ALIAS_TOKENS: usize = 6;
 const LABEL_WEIGHT: f32 = 1.0;
 const TITLE_WEIGHT: f32 = 0.8;
 const ALIAS_WEIGHT: f32 = 0.5;
+/// An adjectival name mined from descriptions counts as an alternative name, in proportion to
+/// its share of the word's evidence.
+const DERIVED_WEIGHT: f32 = ALIAS_WEIGHT;
 
 /// One candidate entity of an alias.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,6 +64,12 @@ fn wikipedia_titles(value: &str) -> (String, Option<String>) {
 impl AliasTable {
     /// Builds the table from every label, alias and Wikipedia title of the KB.
     pub fn build(kb: &Kb, top_k: usize) -> Self {
+        Self::build_with(kb, top_k, &[])
+    }
+
+    /// [`AliasTable::build`], with names mined from the KB (see [`super::derived_names`])
+    /// added as aliases.
+    pub fn build_with(kb: &Kb, top_k: usize, derived: &[DerivedName]) -> Self {
         let mut weights: HashMap<String, HashMap<EntityIdx, f32>> = HashMap::new();
         let mut lowercase_keys: HashSet<String> = HashSet::new();
         let mut add = |text: &str, entity: EntityIdx, weight: f32| {
@@ -90,6 +100,10 @@ impl AliasTable {
         for a in &kb.aliases {
             let pop = kb.entity(a.entity).degree as f32 + 1.0;
             add(&a.text, a.entity, a.score.unwrap_or(ALIAS_WEIGHT * pop));
+        }
+        for d in derived {
+            let pop = kb.entity(d.entity).degree as f32 + 1.0;
+            add(&d.word, d.entity, DERIVED_WEIGHT * d.share * pop);
         }
         let entries: HashMap<String, Vec<AliasCandidate>> = weights
             .into_iter()

@@ -8,6 +8,7 @@ mod alias_table;
 mod cache;
 mod candidates;
 mod common_words;
+mod derived_names;
 mod document;
 mod fuzzy;
 mod mentions;
@@ -20,6 +21,7 @@ pub use alias_table::{AliasCandidate, AliasTable, DEFAULT_TOP_K, MAX_ALIAS_TOKEN
 pub use cache::{CandidateCache, DEFAULT_CACHE_KEYS};
 pub use candidates::{alias_similarity, Candidate, CandidateSource};
 pub use common_words::CommonWords;
+pub use derived_names::{mine as mine_derived_names, DerivedName, MiningThresholds};
 pub use document::{NameWords, CONTEXT_SHARE};
 pub use fuzzy::{FuzzyError, FuzzyHit, FuzzyIndex};
 pub use mentions::{DetectedMention, MentionDetector};
@@ -40,6 +42,9 @@ pub struct RetrieverOptions {
     /// Add the candidates a document's other mentions point to (default true; see
     /// [`Retriever::add_context_candidates`]).
     pub context: bool,
+    /// Add adjectival names mined from the KB ("American" for the United States; default
+    /// true; see [`DerivedName`]).
+    pub derived_names: bool,
 }
 
 impl Default for RetrieverOptions {
@@ -49,6 +54,7 @@ impl Default for RetrieverOptions {
             fuzzy: true,
             fuzzy_cache: None,
             context: true,
+            derived_names: true,
         }
     }
 }
@@ -59,8 +65,10 @@ impl RetrieverOptions {
         let manifest = serde_json::to_vec(&kb.manifest).unwrap_or_default();
         let digest = <sha2::Sha256 as sha2::Digest>::digest(&manifest);
         let hash = hex::encode(&digest[..6]);
-        // v2: built by one thread, so every build ranks alike; a v1 cache may rank ties apart
-        self.fuzzy_cache = Some(kb_dir.join(format!(".fuzzy-v2-{hash}")));
+        // v2: built by one thread, so every build ranks alike; a v1 cache may rank ties apart.
+        // The aliases indexed differ with and without mined names.
+        let names = if self.derived_names { "-d1" } else { "" };
+        self.fuzzy_cache = Some(kb_dir.join(format!(".fuzzy-v2-{hash}{names}")));
         self
     }
 }
@@ -74,6 +82,10 @@ pub struct RetrievalSettings {
     pub fuzzy: bool,
     /// Whether candidates from the document's other mentions were added.
     pub context: bool,
+    /// Whether adjectival names mined from the KB were aliases. Absent from records written
+    /// before they were mined, which read as false.
+    #[serde(default)]
+    pub derived_names: bool,
 }
 
 /// Everything retrieval needs, built once from the KB.
@@ -88,6 +100,8 @@ pub struct Retriever {
     pub adjacency: std::sync::Arc<crate::kb::RelationAdjacency>,
     /// Whether [`Retriever::add_context_candidates`] adds anything.
     pub context: bool,
+    /// Whether mined adjectival names are aliases.
+    pub derived_names: bool,
     /// Recent candidate lists by normalized mention, shared by all linking threads.
     pub cache: CandidateCache,
 }
@@ -95,7 +109,12 @@ pub struct Retriever {
 impl Retriever {
     pub fn build(kb: &Kb, options: &RetrieverOptions) -> Result<Self, FuzzyError> {
         let started = std::time::Instant::now();
-        let table = AliasTable::build(kb, options.top_k);
+        let derived = if options.derived_names {
+            derived_names::mine(kb, MiningThresholds::default())
+        } else {
+            Vec::new()
+        };
+        let table = AliasTable::build_with(kb, options.top_k, &derived);
         let name_words = NameWords::build(&table);
         let adjacency = std::sync::Arc::clone(kb.adjacency());
         let common =
@@ -110,6 +129,7 @@ impl Retriever {
         };
         tracing::info!(
             aliases = table.len(),
+            derived_names = derived.len(),
             words = common.len(),
             seconds = started.elapsed().as_secs_f64(),
             "retriever ready"
@@ -122,6 +142,7 @@ impl Retriever {
             name_words,
             adjacency,
             context: options.context,
+            derived_names: options.derived_names,
             cache: CandidateCache::new(DEFAULT_CACHE_KEYS),
         })
     }
@@ -132,6 +153,7 @@ impl Retriever {
             top_k: self.top_k,
             fuzzy: self.fuzzy.is_some(),
             context: self.context,
+            derived_names: self.derived_names,
         }
     }
 

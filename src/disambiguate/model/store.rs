@@ -26,7 +26,7 @@ use super::net::NetShape;
 use super::signals::Signals;
 use super::train::{EpochRecord, TrainOptions};
 
-pub const MODEL_FORMAT_VERSION: u32 = 2;
+pub const MODEL_FORMAT_VERSION: u32 = 3;
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The last epoch's weights, which `--resume` continues from.
@@ -166,6 +166,7 @@ mod tests {
             top_k: 12,
             fuzzy: false,
             context: true,
+            derived_names: true,
         });
         config.write(dir.path()).unwrap();
         let read = ModelConfig::read(dir.path()).unwrap();
