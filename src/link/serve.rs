@@ -257,6 +257,7 @@ fn parse_document(
         id,
         text,
         mentions: doc.mentions,
+        record: format!("document {at}"),
     })
 }
 
