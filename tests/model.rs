@@ -207,6 +207,7 @@ fn training_options_out_of_range_are_refused_before_anything_runs() {
         ("--lr", "0"),
         ("--lr", "nan"),
         ("--lr", "inf"),
+        ("--relations-in-text", "33"),
     ] {
         let run = tailor(&[
             "train",
