@@ -226,3 +226,32 @@ fn training_options_out_of_range_are_refused_before_anything_runs() {
         assert!(!out.exists() && !dir.path().join("m.partial").exists());
     }
 }
+
+#[test]
+fn a_split_too_small_to_train_on_is_refused_naming_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let run = tailor(&[
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--max-examples",
+        "1",
+        "--max-extracts",
+        "5",
+        "--out",
+        s(&out),
+    ]);
+    assert!(!run.status.success(), "one mention was trained on");
+    let err = stderr(&run);
+    assert!(
+        err.contains("1 training and 0 held-out mentions") && err.contains("at least 10 and 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--max-examples, now 1") && err.contains("--holdout, now 0.05"),
+        "{err}"
+    );
+    assert!(!out.exists() && !dir.path().join("m.partial").exists());
+}

@@ -190,6 +190,13 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         "features ready"
     );
 
+    check_split_sizes(
+        plan,
+        train_set.len(),
+        holdout.len(),
+        dropped + dropped_holdout,
+    )?;
+
     let staging = staging_dir(&plan.out);
     if !plan.resume && staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
@@ -227,6 +234,39 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         entity_texts_encoded: text.len(),
         models,
     })
+}
+
+/// Fewest training mentions a model is fitted on: below this the fusion layers learn the few
+/// examples by heart and the run only looks like training.
+pub const MIN_TRAINING_MENTIONS: usize = 10;
+/// Fewest held-out mentions: the best epoch is chosen on them, and one mention cannot tell
+/// epochs apart.
+pub const MIN_HOLDOUT_MENTIONS: usize = 2;
+
+/// Refuses splits too small to train on, before anything is written, naming the settings that
+/// would make them larger.
+fn check_split_sizes(
+    plan: &FitPlan<'_>,
+    training: usize,
+    holdout: usize,
+    dropped: usize,
+) -> Result<()> {
+    if training >= MIN_TRAINING_MENTIONS && holdout >= MIN_HOLDOUT_MENTIONS {
+        return Ok(());
+    }
+    let fix = match &plan.weak_labels {
+        Some(weak) => format!(
+            "raise the weak-label budget (--max-examples, now {}) or the held-out share \
+             (--holdout, now {})",
+            weak.max_examples, weak.holdout
+        ),
+        None => "give more labelled sentences".into(),
+    };
+    Err(ModelError::Training(format!(
+        "{training} training and {holdout} held-out mentions (after dropping {dropped} whose \
+         gold is not among the candidates) are too few: training needs at least \
+         {MIN_TRAINING_MENTIONS} and {MIN_HOLDOUT_MENTIONS}; {fix}"
+    )))
 }
 
 /// The first setting in which a run to resume differs from the interrupted one, as
