@@ -151,6 +151,23 @@ fn eval_names_the_bad_gold_record() {
         "{err}"
     );
     assert!(err.contains("labels[0].span"), "{err}");
+    assert_eq!(err.matches(s(&gold)).count(), 1, "the path once: {err}");
+
+    // a line that is not JSON after good ones, in a copy of a real benchmark
+    let kore = std::fs::read_to_string(common::root().join(KORE50)).unwrap();
+    let mut lines: Vec<&str> = kore.lines().take(3).collect();
+    lines.insert(2, "{\"id\": 99, \"text\": ");
+    let malformed = dir.path().join("malformed.benchmark.jsonl");
+    std::fs::write(&malformed, lines.join("\n") + "\n").unwrap();
+    let out = eval_prior(&["--kb", "kb/default", "--gold", s(&malformed)]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("line 3"), "{err}");
+    assert_eq!(
+        err.matches(s(&malformed)).count(),
+        1,
+        "the path once: {err}"
+    );
 
     // an empty benchmark, and one benchmark given twice, are refused before anything runs
     let empty = dir.path().join("empty.benchmark.jsonl");
@@ -167,6 +184,7 @@ fn eval_names_the_bad_gold_record() {
         err.contains("empty.benchmark.jsonl") && err.contains("no documents"),
         "{err}"
     );
+    assert_eq!(err.matches(s(&empty)).count(), 1, "the path once: {err}");
     let out = eval(&[KORE50, KORE50]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("given twice"), "{}", stderr(&out));

@@ -133,6 +133,111 @@ fn a_bad_record_stops_the_run_and_leaves_no_output() {
 }
 
 #[test]
+fn inputs_with_no_documents_are_named_in_a_warning_and_the_output_is_still_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_text = write(dir.path(), "empty.txt", b"");
+    let empty_jsonl = write(dir.path(), "empty.jsonl", b"\n\n");
+    let full = write(
+        dir.path(),
+        "full.jsonl",
+        b"{\"id\": \"a\", \"text\": \"Paris\"}\n",
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&empty_text, &empty_jsonl, &full], &out, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("1 input(s) held no documents") && err.contains(s(&empty_jsonl)),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 text file(s) held no text") && err.contains(s(&empty_text)),
+        "{err}"
+    );
+    assert!(
+        !err.contains(s(&full)),
+        "a file with documents is not named: {err}"
+    );
+    assert_eq!(
+        records(&out).len(),
+        2,
+        "the empty text file keeps its record"
+    );
+
+    let only_empty = dir.path().join("only-empty.jsonl");
+    let run = link(&[&empty_jsonl], &only_empty, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("held no documents"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(std::fs::read_to_string(&only_empty).unwrap(), "");
+}
+
+#[test]
+fn a_repeated_document_id_is_refused_naming_both_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = write(
+        dir.path(),
+        "one.jsonl",
+        b"{\"id\": \"a\", \"text\": \"Paris\"}\n{\"id\": \"b\", \"text\": \"Rome\"}\n\
+          {\"id\": \"a\", \"text\": \"Berlin\"}\n",
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&one], &out, &[]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("one.jsonl: record line 3: id \"a\" is used again (first at line 1)"),
+        "{err}"
+    );
+    assert!(
+        !out.exists(),
+        "no output with rows that cannot be told apart"
+    );
+
+    let other = write(
+        dir.path(),
+        "other.jsonl",
+        b"{\"id\": 7, \"text\": \"x\"}\n{\"id\": \"b\", \"text\": \"y\"}\n",
+    );
+    let run = link(&[&one, &other], &out, &["--max-errors", "5"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    let first = format!("first at {} line 2", s(&one));
+    assert!(
+        err.contains("other.jsonl: record line 2") && err.contains(&first),
+        "{err}"
+    );
+    let ids: Vec<String> = records(&out)
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "failed repeats are written under their place: {ids:?}"
+    );
+
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    std::fs::create_dir(dir.path().join("y")).unwrap();
+    let a = write(&dir.path().join("x"), "same.txt", b"Paris");
+    let b = write(&dir.path().join("y"), "same.txt", b"Rome");
+    let run = link(&[&a, &b], &out, &[]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains(&format!(
+            "{}: record same.txt: id \"same.txt\" is used again",
+            s(&b)
+        )) && err.contains(&format!("first at {} same.txt", s(&a))),
+        "{err}"
+    );
+}
+
+#[test]
 fn max_errors_records_every_failed_document() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = b"{\"id\": \"a\", \"text\": \"Paris\"}\n{not json\n".to_vec();

@@ -207,6 +207,7 @@ fn training_options_out_of_range_are_refused_before_anything_runs() {
         ("--lr", "0"),
         ("--lr", "nan"),
         ("--lr", "inf"),
+        ("--relations-in-text", "33"),
     ] {
         let run = tailor(&[
             "train",
@@ -224,4 +225,103 @@ fn training_options_out_of_range_are_refused_before_anything_runs() {
         );
         assert!(!out.exists() && !dir.path().join("m.partial").exists());
     }
+}
+
+#[test]
+fn a_split_too_small_to_train_on_is_refused_naming_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let run = tailor(&[
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--max-examples",
+        "1",
+        "--max-extracts",
+        "5",
+        "--out",
+        s(&out),
+    ]);
+    assert!(!run.status.success(), "one mention was trained on");
+    let err = stderr(&run);
+    assert!(
+        err.contains("1 training and 0 held-out mentions") && err.contains("at least 10 and 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--max-examples, now 1") && err.contains("--holdout, now 0.05"),
+        "{err}"
+    );
+    assert!(!out.exists() && !dir.path().join("m.partial").exists());
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_refused_resume_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb");
+    std::fs::create_dir(&kb).unwrap();
+    for entry in std::fs::read_dir(common::root().join("kb/default")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && !path.file_name().unwrap().to_string_lossy().starts_with('.') {
+            std::fs::copy(&path, kb.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    // an interrupted run: its settings (those of the shipped model) and its last weights
+    let out = dir.path().join("m");
+    let staging = dir.path().join("m.partial");
+    std::fs::create_dir(&staging).unwrap();
+    std::fs::copy(
+        common::root().join("models/default/config.json"),
+        staging.join("config.json"),
+    )
+    .unwrap();
+    std::fs::write(staging.join("last.safetensors"), b"weights").unwrap();
+    let kb_before = names_in(&kb);
+
+    let run = tailor(&[
+        "train",
+        "--kb",
+        s(&kb),
+        "--no-fuzzy",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--max-examples",
+        "200",
+        "--max-extracts",
+        "5",
+        "--relations-in-text",
+        "2",
+        "--resume",
+        "--out",
+        s(&out),
+    ]);
+    assert!(!run.status.success(), "a changed run was resumed");
+    let err = stderr(&run);
+    assert!(err.contains("cannot resume"), "{err}");
+    assert_eq!(
+        names_in(&kb),
+        kb_before,
+        "no cache for the refused settings"
+    );
+    assert_eq!(
+        names_in(&staging),
+        ["config.json", "last.safetensors"],
+        "the interrupted run is left as it was"
+    );
+    assert_eq!(
+        std::fs::read(staging.join("last.safetensors")).unwrap(),
+        b"weights"
+    );
+    assert!(!out.exists());
 }

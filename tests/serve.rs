@@ -192,3 +192,30 @@ fn stops_cleanly_on_sigterm() {
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn a_client_that_sends_nothing_is_disconnected_after_the_read_timeout() {
+    let server = Server::start(&["--read-timeout", "1"]);
+    let started = std::time::Instant::now();
+    let mut silent = TcpStream::connect(&server.addr).unwrap();
+    let mut partial = TcpStream::connect(&server.addr).unwrap();
+    partial
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    for stream in [&mut silent, &mut partial] {
+        // a server without the timeout would leave this read waiting: fail instead of hanging
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let closed = stream.read_to_end(&mut rest);
+        assert!(closed.is_ok(), "the server kept the connection: {closed:?}");
+    }
+    let waited = started.elapsed().as_secs_f64();
+    assert!((0.9..15.0).contains(&waited), "closed after {waited:.1}s");
+    assert_eq!(
+        server.request("GET", "/health", b"").0,
+        200,
+        "still serving"
+    );
+}

@@ -69,7 +69,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let golds = args
         .gold
         .iter()
-        .map(|p| read_gold(p).with_context(|| format!("reading gold {}", p.display())))
+        // every gold error names its file already
+        .map(|p| read_gold(p).context("reading gold"))
         .collect::<Result<Vec<_>>>()?;
     // Opened before the evaluation, so an unwritable destination fails before minutes of work.
     let records = args

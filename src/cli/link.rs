@@ -30,11 +30,15 @@ pub struct LinkArgs {
     retrieval: RetrievalArgs,
     #[command(flatten)]
     model: ModelArgs,
-    /// Inputs, in order: .txt (one document per file), .jsonl ({"id", "text", "mentions"?} a
-    /// line; with "mentions" [{"start", "end"}] the spans are linked as given), .parquet (id,
-    /// text); .gz/.zst/.bz2 text and JSONL are decompressed. Globs ("corpus/*.jsonl.gz") are
-    /// expanded in sorted order (an existing file named like a pattern, "a[1].txt", is read as
-    /// it is); `-` reads JSONL from stdin. With --merge: part files or output directories.
+    /// Inputs, in order: .txt (one document per file, its id the file name), .jsonl ({"id",
+    /// "text", "mentions"?} a line; with "mentions" [{"start", "end"}] the spans are linked as
+    /// given), .parquet (id, text; without an id column the row number is the id);
+    /// .gz/.zst/.bz2 text and JSONL are decompressed. Ids must be unique over all inputs: a
+    /// repeated id (two files both named a.txt in different directories, say) is refused as a
+    /// bad record naming both places. Globs ("corpus/*.jsonl.gz") are expanded in sorted order
+    /// (an existing file named like a pattern, "a[1].txt", is read as it is); `-` reads JSONL
+    /// from stdin. Inputs with no documents are named in a warning. With --merge: part files or
+    /// output directories.
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Output: FILE.jsonl (a record per document) or FILE.parquet (a row per mention), written

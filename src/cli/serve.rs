@@ -34,6 +34,11 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = ServeLimits::default().max_doc_bytes,
           value_parser = at_least_one::<usize>)]
     max_doc_bytes: usize,
+    /// Seconds a connection may take to send a request head, after it opens or after its last
+    /// answer, before it is closed.
+    #[arg(long, default_value_t = ServeLimits::default().read_timeout.as_secs(),
+          value_parser = at_least_one::<u64>)]
+    read_timeout: u64,
     /// With --prior-only: leave a mention unlinked when its best prior is below this.
     #[arg(long, default_value_t = 0.0, value_parser = share)]
     nil_threshold: f32,
@@ -65,6 +70,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             max_body_bytes: args.max_body_bytes,
             max_batch: args.max_batch,
             max_doc_bytes: args.max_doc_bytes,
+            read_timeout: std::time::Duration::from_secs(args.read_timeout),
         },
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -14,7 +14,7 @@ use tailor::disambiguate::model::EntityTextVectors;
 
 use super::model::{entity_text_cache, load_encoder};
 use super::retrieval::{load, RetrievalArgs};
-use super::values::{at_least_one, positive, share};
+use super::values::{at_least_one, positive, relations_in_text, share};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -72,8 +72,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainOptions::default().hard_repeats, value_parser = at_least_one::<usize>)]
     hard_repeats: usize,
     /// Relations named in each candidate's text ("spouse: David Beckham"), at most; 0 names
-    /// none. The model records it, and link and eval render candidate texts the same way.
-    #[arg(long, default_value_t = TrainOptions::default().relations_in_text)]
+    /// none, at most 32. The model records it, and link and eval render candidate texts the
+    /// same way.
+    #[arg(long, default_value_t = TrainOptions::default().relations_in_text,
+          value_parser = relations_in_text)]
     relations_in_text: usize,
     /// Width of the fusion layers.
     #[arg(long, default_value_t = 96, value_parser = at_least_one::<usize>)]

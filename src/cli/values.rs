@@ -1,7 +1,8 @@
 //! Value parsers for flags whose range clap's types do not carry: shares and thresholds in
 //! [0, 1], counts that must be positive, learning rates that must be positive and finite,
-//! margins and temperatures that must be finite and not negative, and bin cuts that must rise. A value out of range is refused while the
-//! arguments are parsed, naming the flag, before any KB or model is loaded.
+//! margins and temperatures that must be finite and not negative, bounded counts, and bin cuts
+//! that must rise. A value out of range is refused while the arguments are parsed, naming the
+//! flag, before any KB or model is loaded.
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -59,6 +60,21 @@ where
         Ok(v)
     } else {
         Err(format!("{text} is not a finite number of at least 0"))
+    }
+}
+
+/// The most relations a candidate's text may name. Each one ("spouse: David Beckham") costs a
+/// few tokens, and 32 of them already fill the encoder's input, so more would be cut off
+/// unread while the run looks configured.
+pub const MAX_RELATIONS_IN_TEXT: usize = 32;
+
+/// `--relations-in-text`: a count in 0..=[`MAX_RELATIONS_IN_TEXT`].
+pub fn relations_in_text(text: &str) -> Result<usize, String> {
+    let v: usize = text.parse().map_err(|e| format!("{e}"))?;
+    if v <= MAX_RELATIONS_IN_TEXT {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not within 0..={MAX_RELATIONS_IN_TEXT}"))
     }
 }
 
@@ -121,6 +137,15 @@ mod tests {
         for bad in ["1000,10", "10,10", "0,,3", "-1,2", ""] {
             assert!(rising_cuts(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn relations_in_text_are_bounded() {
+        assert_eq!(relations_in_text("0"), Ok(0));
+        assert_eq!(relations_in_text("32"), Ok(32));
+        let err = relations_in_text("33").unwrap_err();
+        assert!(err.contains("0..=32"), "{err}");
+        assert!(relations_in_text("-1").is_err());
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct InputDocument {
     pub text: String,
     /// Mention spans given by the input; `None` means detect mentions.
     pub mentions: Option<Vec<GivenSpan>>,
+    /// Where the document stood in its input (`line 3`, `row 7`, the file name for a text
+    /// file), so an error about it, a repeated id say, can point at it.
+    pub record: String,
 }
 
 /// A document or the error that replaced it, with where it came from.
@@ -84,9 +87,10 @@ fn text_file(path: &Path) -> InputItem {
         LinkError::bad(path, &id, format!("invalid UTF-8 at byte {at}"))
     })?;
     Ok(InputDocument {
-        id,
         text,
         mentions: None,
+        record: id.clone(),
+        id,
     })
 }
 
@@ -136,9 +140,10 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
         if line.trim().is_empty() {
             continue;
         }
-        return Some(
-            parse_json_record(line).map_err(|(id, m)| LinkError::bad(&path, record, m).with_id(id)),
-        );
+        return Some(match parse_json_record(line) {
+            Ok(doc) => Ok(InputDocument { record, ..doc }),
+            Err((id, m)) => Err(LinkError::bad(&path, record, m).with_id(id)),
+        });
     }))
 }
 
@@ -178,6 +183,7 @@ fn parse_json_record(line: &str) -> Result<InputDocument, (Option<String>, Strin
         id,
         text,
         mentions: doc.mentions,
+        record: String::new(),
     })
 }
 
@@ -270,6 +276,7 @@ fn parquet(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError
                     id,
                     text: texts.value(i).to_string(),
                     mentions: None,
+                    record,
                 })
             })
             .collect()

@@ -11,9 +11,11 @@
 //! malformed JSON, 413 for a body, batch or document over its limit, 422 for a well-formed
 //! request that cannot be linked (a missing `text`, a span outside the text), 404 for an unknown
 //! entity or route. Linking is CPU work and runs on the blocking pool (a batch across rayon's
-//! threads), so slow requests never stall the accept loop.
+//! threads), so slow requests never stall the accept loop. A connection that sends no whole
+//! request head within the read timeout (`--read-timeout`) is closed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -22,6 +24,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +36,8 @@ use crate::disambiguate::Scorer;
 use crate::kb::Kb;
 use crate::retrieve::Retriever;
 
-/// Request limits, each answered with a 413 when exceeded.
+/// Request limits: the sizes are answered with a 413 when exceeded, the read timeout by closing
+/// the connection.
 #[derive(Debug, Clone)]
 pub struct ServeLimits {
     /// Bytes of request body (default 8 MiB).
@@ -40,6 +46,10 @@ pub struct ServeLimits {
     pub max_batch: usize,
     /// Bytes of text in one document (default 1 MiB).
     pub max_doc_bytes: usize,
+    /// A connection that has not sent a whole request head this long after it opened, or after
+    /// its last answer, is closed (default 30 s), so silent or idle clients do not pile up
+    /// open connections. Lower it behind a proxy that keeps its own connections short.
+    pub read_timeout: Duration,
 }
 
 impl Default for ServeLimits {
@@ -48,6 +58,7 @@ impl Default for ServeLimits {
             max_body_bytes: 8 << 20,
             max_batch: 256,
             max_doc_bytes: 1 << 20,
+            read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -257,6 +268,7 @@ fn parse_document(
         id,
         text,
         mentions: doc.mentions,
+        record: format!("document {at}"),
     })
 }
 
@@ -281,12 +293,42 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Serves until SIGINT or SIGTERM.
+/// Serves until SIGINT or SIGTERM, then lets the requests in flight finish.
+///
+/// The accept loop is hyper's own rather than `axum::serve`, which has no read timeout: each
+/// connection gets [`ServeLimits::read_timeout`] as hyper's header read timeout.
 pub async fn serve(
     service: Arc<LinkService>,
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(service.limits.read_timeout);
+    let app = router(service);
+    let connections = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(shutdown_signal());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // out of file descriptors, say: wait rather than spin
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let conn = connections.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection closed: {e}");
+            }
+        });
+    }
+    connections.shutdown().await;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! every input read in turn, a failed input or record kept in the stream as an error item (so it
 //! is accounted for where it stood), and a [`Shard`] picking a deterministic 1/N of the stream.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::error::LinkError;
@@ -121,8 +122,101 @@ pub fn failed_id(e: &LinkError) -> String {
 /// Every document of every input, in order. An input that cannot be opened becomes one error
 /// item; an input whose reader fails mid-way (a corrupt Parquet page) ends after that error, so
 /// the documents read before it are kept and the next input goes on.
+///
+/// Ids must be unique over the whole corpus, or output records could not be told apart: a
+/// document whose id was already seen becomes a record error naming both places. (The seen ids
+/// are kept in memory, some tens of bytes each.) Inputs that held no document, and text files
+/// with no text, are named in one warning when the stream ends.
 pub fn corpus(inputs: Vec<PathBuf>) -> impl Iterator<Item = InputItem> {
-    inputs.into_iter().flat_map(|path| read_one(&path))
+    let mut inputs = inputs.into_iter();
+    let mut current: Option<(PathBuf, Box<dyn Iterator<Item = InputItem>>, u64)> = None;
+    let mut seen: HashMap<String, (PathBuf, String)> = HashMap::new();
+    let mut empty: Vec<PathBuf> = Vec::new();
+    let mut blank: Vec<PathBuf> = Vec::new();
+    std::iter::from_fn(move || loop {
+        let Some((path, items, count)) = current.as_mut() else {
+            let Some(path) = inputs.next() else {
+                warn_empty(&empty, &blank);
+                return None;
+            };
+            let items = read_one(&path);
+            current = Some((path, items, 0));
+            continue;
+        };
+        let Some(item) = items.next() else {
+            if *count == 0 {
+                empty.push(path.clone());
+            }
+            current = None;
+            continue;
+        };
+        *count += 1;
+        let Ok(doc) = item else {
+            return Some(item);
+        };
+        if doc.mentions.is_none() && doc.text.trim().is_empty() && is_text_file(path) {
+            blank.push(path.clone());
+        }
+        return Some(match seen.entry(doc.id.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert((path.clone(), doc.record.clone()));
+                Ok(doc)
+            }
+            Entry::Occupied(first) => {
+                let (first_path, first_record) = first.get();
+                let at = if first_path == path {
+                    first_record.clone()
+                } else {
+                    format!("{} {first_record}", first_path.display())
+                };
+                let message = format!(
+                    "id {:?} is used again (first at {at}): ids must be unique so that output \
+                     records can be told apart",
+                    doc.id
+                );
+                Err(LinkError::bad(path.clone(), doc.record, message))
+            }
+        });
+    })
+}
+
+fn is_text_file(path: &Path) -> bool {
+    let name = path.to_string_lossy().to_lowercase();
+    [".txt", ".text"].iter().any(|ext| {
+        ["", ".gz", ".zst", ".bz2"]
+            .iter()
+            .any(|c| name.ends_with(&format!("{ext}{c}")))
+    })
+}
+
+/// One warning for the inputs that gave nothing to link, which are usually a mistake (a wrong
+/// glob, a truncated export) that an otherwise successful run would hide.
+fn warn_empty(empty: &[PathBuf], blank: &[PathBuf]) {
+    let names = |paths: &[PathBuf]| {
+        let mut listed: Vec<String> = paths
+            .iter()
+            .take(10)
+            .map(|p| p.display().to_string())
+            .collect();
+        if paths.len() > 10 {
+            listed.push(format!("and {} more", paths.len() - 10));
+        }
+        listed.join(", ")
+    };
+    if !empty.is_empty() {
+        tracing::warn!(
+            "{} input(s) held no documents: {}",
+            empty.len(),
+            names(empty)
+        );
+    }
+    if !blank.is_empty() {
+        tracing::warn!(
+            "{} text file(s) held no text: {}",
+            blank.len(),
+            names(blank)
+        );
+    }
 }
 
 fn read_one(path: &Path) -> Box<dyn Iterator<Item = InputItem>> {

@@ -178,6 +178,10 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         .map(|p| Embeddings::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
+    let staging = staging_dir(&plan.out);
+    if plan.resume {
+        refuse_changed_resume(plan, &staging, &kg)?;
+    }
     let text = plan.entity_text;
     let (train_set, dropped) = featurize(plan, &plan.train, text, "training sentences")?;
     let (holdout, dropped_holdout) = featurize(plan, &plan.holdout, text, "holdout sentences")?;
@@ -190,21 +194,21 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         "features ready"
     );
 
-    let staging = staging_dir(&plan.out);
+    check_split_sizes(
+        plan,
+        train_set.len(),
+        holdout.len(),
+        dropped + dropped_holdout,
+    )?;
+
     if !plan.resume && staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
     }
     std::fs::create_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
     let kg_names = copy_embeddings(&plan.embeddings, &staging.join("kg"))?;
 
-    let mut variants = vec![(Signals::FULL, staging.clone())];
-    if plan.ablations {
-        for s in [Signals::TEXT_ONLY, Signals::KG_ONLY] {
-            variants.push((s, staging.join("ablations").join(s.name())));
-        }
-    }
     let mut models = Vec::new();
-    for (signals, dir) in variants {
+    for (signals, dir) in variants(plan, &staging) {
         let embeddings = kg_names
             .iter()
             .map(|n| relative_kg(&dir, &staging, n))
@@ -227,6 +231,114 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         entity_texts_encoded: text.len(),
         models,
     })
+}
+
+/// The model and its ablations, each with the directory it is trained in.
+fn variants(plan: &FitPlan<'_>, staging: &Path) -> Vec<(Signals, PathBuf)> {
+    let mut variants = vec![(Signals::FULL, staging.to_path_buf())];
+    if plan.ablations {
+        for s in [Signals::TEXT_ONLY, Signals::KG_ONLY] {
+            variants.push((s, staging.join("ablations").join(s.name())));
+        }
+    }
+    variants
+}
+
+/// Refuses to resume an interrupted run with other settings before any work or write (the
+/// entity texts encoded, the caches and embeddings copies written, are the new settings' and
+/// would overwrite the interrupted run's). The mention counts follow from the settings and are
+/// only known after featurizing; [`fit_variant`] checks them again.
+fn refuse_changed_resume(plan: &FitPlan<'_>, staging: &Path, kg: &KgVectors) -> Result<()> {
+    let names = kg_names(&plan.embeddings)?;
+    for (signals, dir) in variants(plan, staging) {
+        if !(dir.join(CONFIG_FILE).exists() && dir.join(LAST_WEIGHTS_FILE).exists()) {
+            continue;
+        }
+        let previous = ModelConfig::read(&dir)?;
+        let embeddings = names
+            .iter()
+            .map(|n| relative_kg(&dir, staging, n))
+            .collect();
+        let mut now = variant_config(plan, signals, embeddings, kg);
+        now.training_mentions = previous.training_mentions;
+        now.holdout_mentions = previous.holdout_mentions;
+        if let Some(change) = resume_change(&previous, &now) {
+            return Err(refused_resume(&dir, &change));
+        }
+    }
+    Ok(())
+}
+
+fn refused_resume(dir: &Path, change: &str) -> ModelError {
+    ModelError::bad(
+        dir,
+        format!(
+            "cannot resume: {change}; rerun with the interrupted run's settings, or without \
+             --resume to start over"
+        ),
+    )
+}
+
+/// A variant's configuration before training: its settings, no history yet, and no mentions
+/// (the caller sets the counts).
+fn variant_config(
+    plan: &FitPlan<'_>,
+    signals: Signals,
+    embeddings: Vec<PathBuf>,
+    kg: &KgVectors,
+) -> ModelConfig {
+    ModelConfig {
+        format_version: MODEL_FORMAT_VERSION,
+        signals,
+        shape: NetShape {
+            text_dim: plan.encoder.dim(),
+            kg_dim: kg.dim(),
+            hidden: plan.hidden,
+        },
+        options: plan.options.clone(),
+        kb_manifest_sha256: kb_manifest_sha256(plan.kb),
+        embeddings,
+        encoder_fingerprint: Some(plan.encoder.fingerprint().to_string()),
+        training_mentions: 0,
+        holdout_mentions: 0,
+        history: Vec::new(),
+        best_epoch: None,
+        weak_labels: plan.weak_labels.clone(),
+        retrieval: Some(plan.retriever.settings()),
+    }
+}
+
+/// Fewest training mentions a model is fitted on: below this the fusion layers learn the few
+/// examples by heart and the run only looks like training.
+pub const MIN_TRAINING_MENTIONS: usize = 10;
+/// Fewest held-out mentions: the best epoch is chosen on them, and one mention cannot tell
+/// epochs apart.
+pub const MIN_HOLDOUT_MENTIONS: usize = 2;
+
+/// Refuses splits too small to train on, before anything is written, naming the settings that
+/// would make them larger.
+fn check_split_sizes(
+    plan: &FitPlan<'_>,
+    training: usize,
+    holdout: usize,
+    dropped: usize,
+) -> Result<()> {
+    if training >= MIN_TRAINING_MENTIONS && holdout >= MIN_HOLDOUT_MENTIONS {
+        return Ok(());
+    }
+    let fix = match &plan.weak_labels {
+        Some(weak) => format!(
+            "raise the weak-label budget (--max-examples, now {}) or the held-out share \
+             (--holdout, now {})",
+            weak.max_examples, weak.holdout
+        ),
+        None => "give more labelled sentences".into(),
+    };
+    Err(ModelError::Training(format!(
+        "{training} training and {holdout} held-out mentions (after dropping {dropped} whose \
+         gold is not among the candidates) are too few: training needs at least \
+         {MIN_TRAINING_MENTIONS} and {MIN_HOLDOUT_MENTIONS}; {fix}"
+    )))
 }
 
 /// The first setting in which a run to resume differs from the interrupted one, as
@@ -290,26 +402,10 @@ fn fit_variant(
     holdout: &[TrainingMention],
 ) -> Result<ModelConfig> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-    let shape = NetShape {
-        text_dim: plan.encoder.dim(),
-        kg_dim: kg.dim(),
-        hidden: plan.hidden,
-    };
-    let mut config = ModelConfig {
-        format_version: MODEL_FORMAT_VERSION,
-        signals,
-        shape,
-        options: plan.options.clone(),
-        kb_manifest_sha256: kb_manifest_sha256(plan.kb),
-        embeddings,
-        encoder_fingerprint: Some(plan.encoder.fingerprint().to_string()),
-        training_mentions: train_set.len(),
-        holdout_mentions: holdout.len(),
-        history: Vec::new(),
-        best_epoch: None,
-        weak_labels: plan.weak_labels.clone(),
-        retrieval: Some(plan.retriever.settings()),
-    };
+    let mut config = variant_config(plan, signals, embeddings, kg);
+    config.training_mentions = train_set.len();
+    config.holdout_mentions = holdout.len();
+    let shape = config.shape;
     let device = Device::Cpu;
     let mut vars = VarMap::new();
     let net = FusionNet::new(shape, VarBuilder::from_varmap(&vars, DType::F32, &device))?;
@@ -319,13 +415,7 @@ fn fit_variant(
     if plan.resume && dir.join(CONFIG_FILE).exists() && last.exists() {
         let previous = ModelConfig::read(dir)?;
         if let Some(change) = resume_change(&previous, &config) {
-            return Err(ModelError::bad(
-                dir,
-                format!(
-                    "cannot resume: {change}; rerun with the interrupted run's settings, or \
-                     without --resume to start over"
-                ),
-            ));
+            return Err(refused_resume(dir, &change));
         }
         vars.load(&last).map_err(|e| ModelError::bad(&last, e))?;
         config.history = previous.history;
@@ -424,14 +514,21 @@ pub fn staging_dir(out: &Path) -> PathBuf {
 }
 
 /// Copies each embedding directory into `kg_dir/<its name>`, returning the names.
+/// The names the embeddings directories are copied under, `kg/<name>` in the model.
+fn kg_names(dirs: &[PathBuf]) -> Result<Vec<String>> {
+    dirs.iter()
+        .map(|dir| {
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| ModelError::bad(dir, "an embeddings directory needs a name"))
+        })
+        .collect()
+}
+
 fn copy_embeddings(dirs: &[PathBuf], kg_dir: &Path) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    for dir in dirs {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| ModelError::bad(dir, "an embeddings directory needs a name"))?;
-        let target = kg_dir.join(&name);
+    let names = kg_names(dirs)?;
+    for (dir, name) in dirs.iter().zip(&names) {
+        let target = kg_dir.join(name);
         std::fs::create_dir_all(&target).map_err(|e| ModelError::io(&target, e))?;
         for entry in std::fs::read_dir(dir).map_err(|e| ModelError::io(dir, e))? {
             let path = entry.map_err(|e| ModelError::io(dir, e))?.path();
@@ -440,7 +537,6 @@ fn copy_embeddings(dirs: &[PathBuf], kg_dir: &Path) -> Result<Vec<String>> {
                 std::fs::copy(&path, &to).map_err(|e| ModelError::io(&path, e))?;
             }
         }
-        names.push(name);
     }
     Ok(names)
 }

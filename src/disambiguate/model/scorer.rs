@@ -66,7 +66,8 @@ struct ContextCounters {
 pub struct ContextTotals {
     /// Characters of the documents that had mentions to score.
     pub document_chars: u64,
-    /// Characters of the sentence windows encoded for them.
+    /// Characters of those documents inside the sentence windows encoded for them (text in
+    /// two overlapping windows counts once), at most `document_chars`.
     pub window_chars: u64,
     pub windows: u64,
 }
@@ -269,7 +270,8 @@ impl<'a> ModelScorer<'a> {
         for ((w, doc_places), (text, mentions)) in windows.iter().zip(&places).zip(docs) {
             read.windows
                 .fetch_add(w.windows.len() as u64, Ordering::Relaxed);
-            read.window_chars.fetch_add(w.chars(), Ordering::Relaxed);
+            read.window_chars
+                .fetch_add(w.covered_chars(), Ordering::Relaxed);
             read.document_chars
                 .fetch_add(text.chars().count() as u64, Ordering::Relaxed);
             let mut per_mention = vec![Vec::new(); mentions.len()];
@@ -389,9 +391,21 @@ impl DocumentWindows {
         }
     }
 
-    /// Characters the windows hold.
-    fn chars(&self) -> u64 {
-        self.windows.keys().map(|&(s, e)| (e - s) as u64).sum()
+    /// Characters of the document inside at least one window. Windows overlap (two mentions
+    /// close together in a long sentence, a mention across a sentence end), so their lengths
+    /// summed would count text twice and could pass the document's own length.
+    fn covered_chars(&self) -> u64 {
+        let mut covered = 0;
+        let mut reached = 0;
+        // the windows come sorted by start
+        for &(s, e) in self.windows.keys() {
+            let from = s.max(reached);
+            if e > from {
+                covered += (e - from) as u64;
+            }
+            reached = reached.max(e);
+        }
+        covered
     }
 }
 
@@ -419,5 +433,34 @@ mod tests {
         assert_eq!(spans[0].0, 0);
         assert_eq!(spans.last().unwrap().1, text.chars().count());
         assert!(spans.windows(2).all(|w| w[0].1 == w[1].0));
+    }
+
+    fn mention(start: usize, end: usize) -> MentionCandidates {
+        MentionCandidates {
+            start,
+            end,
+            surface: String::new(),
+            candidates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn overlapping_windows_cover_the_text_once() {
+        // one sentence far longer than a window, with two mentions close together
+        let text = format!("{}Paris and Rome{}.", "a ".repeat(400), " b".repeat(400));
+        let len = text.chars().count();
+        let windows = DocumentWindows::of(&text, &[mention(800, 805), mention(810, 814)]);
+        assert_eq!(windows.windows.len(), 2);
+        let summed: usize = windows.windows.keys().map(|&(s, e)| e - s).sum();
+        assert!(
+            summed > 2 * HALF_WINDOW + 9,
+            "the windows overlap: {summed}"
+        );
+        assert_eq!(windows.covered_chars(), (814 + HALF_WINDOW - 550) as u64);
+        assert!(windows.covered_chars() <= len as u64);
+
+        let short = "Paris is big. Rome is old.";
+        let windows = DocumentWindows::of(short, &[mention(0, 5), mention(14, 18), mention(3, 16)]);
+        assert_eq!(windows.covered_chars(), short.chars().count() as u64);
     }
 }
