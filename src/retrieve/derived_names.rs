@@ -131,8 +131,8 @@ fn capitalized_words(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Each entity's capitalized name words, to test the form: from its label and aliases of at
-/// most [`MAX_NAME_WORDS`] words, since in a longer name ("Capital of Italy") the word may
-/// name something else.
+/// most [`MAX_NAME_WORDS`] words without a qualifier, since in a longer or qualified name
+/// ("Capital of Italy", "Rome, Italy") the word may name something else.
 struct NameWords {
     words: Vec<Vec<String>>,
 }
@@ -141,7 +141,7 @@ impl NameWords {
     fn of(kb: &Kb) -> Self {
         let mut words: Vec<Vec<String>> = vec![Vec::new(); kb.entities.len()];
         let mut add = |entity: EntityIdx, name: &str| {
-            if name.split_whitespace().count() > MAX_NAME_WORDS {
+            if name.split_whitespace().count() > MAX_NAME_WORDS || name.contains([',', '(']) {
                 return;
             }
             let slot = &mut words[entity as usize];
