@@ -237,12 +237,13 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
     };
     assert_eq!(
         retrieval(&metrics()),
-        serde_json::json!({"top_k": 30, "fuzzy": false, "context": true})
+        serde_json::json!({"top_k": 30, "fuzzy": false, "context": true, "derived_names": true})
     );
 
-    let without = records_of(&["--no-context"]);
+    let without = records_of(&["--no-context", "--no-derived-names"]);
     assert!(without[0]["gold_rank"].is_null(), "{}", without[0]);
     assert_eq!(retrieval(&metrics())["context"], false);
+    assert_eq!(retrieval(&metrics())["derived_names"], false);
 }
 
 #[test]
