@@ -48,6 +48,11 @@ pub struct TrainArgs {
     /// so that training holds mentions the prior gets wrong.
     #[arg(long, default_value_t = WeakOptions::default().hard_names, value_parser = share)]
     hard_names: f32,
+    /// Share of the other verbalized mentions written with a short form only fuzzy search
+    /// finds (a person's surname, a concept's plural), so that training holds golds that are
+    /// not exact aliases, as real text does.
+    #[arg(long, default_value_t = WeakOptions::default().short_names, value_parser = share)]
+    short_names: f32,
     /// Share of sentences held out to measure each epoch.
     #[arg(long, default_value_t = 0.05, value_parser = share)]
     holdout: f32,
@@ -144,6 +149,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         max_examples: args.max_examples,
         holdout: args.holdout,
         hard_names: args.hard_names,
+        short_names: args.short_names,
         seed: args.seed,
         ..WeakOptions::default()
     };

@@ -43,6 +43,11 @@ pub struct WeakLabelsArgs {
     /// (an alias, or in triples a word of the label the other entity points to).
     #[arg(long, default_value_t = WeakOptions::default().hard_names, value_parser = share)]
     hard_names: f32,
+    /// Share of the other verbalized mentions written with a short form only fuzzy search
+    /// finds (a person's surname, a concept's plural), so that training holds golds that are
+    /// not exact aliases, as real text does.
+    #[arg(long, default_value_t = WeakOptions::default().short_names, value_parser = share)]
+    short_names: f32,
     /// Share of sentences held out for validation.
     #[arg(long, default_value_t = WeakOptions::default().holdout, value_parser = share)]
     holdout: f32,
@@ -72,6 +77,7 @@ pub fn run(args: WeakLabelsArgs) -> Result<()> {
         mask_rate: args.mask_rate,
         mask_token: args.mask_token,
         hard_names: args.hard_names,
+        short_names: args.short_names,
         holdout: args.holdout,
         seed: args.seed,
         dominance: args.dominance,

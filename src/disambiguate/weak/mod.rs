@@ -74,6 +74,11 @@ pub struct WeakOptions {
     /// Share of verbalized mentions written with a name retrieval does not rank their entity
     /// first for, when the entity has one (default 0.5).
     pub hard_names: f32,
+    /// Share of the verbalized mentions not given a hard name that are written with a short
+    /// form only fuzzy search finds: a person's surname, a concept's plural (default 0.3).
+    /// Absent from older configs, which read as 0: they were made without.
+    #[serde(default)]
+    pub short_names: f32,
     pub mask_token: String,
     /// Share of sentences held out for validation (default 0.05).
     pub holdout: f32,
@@ -95,6 +100,7 @@ impl Default for WeakOptions {
             description_share: 0.35,
             mask_rate: 0.3,
             hard_names: 0.5,
+            short_names: 0.3,
             mask_token: MASK_TOKEN.to_string(),
             holdout: 0.05,
             seed: 42,
@@ -118,6 +124,7 @@ impl WeakOptions {
         };
         share("mask_rate", self.mask_rate)?;
         share("hard_names", self.hard_names)?;
+        share("short_names", self.short_names)?;
         share("holdout", self.holdout)?;
         share("description_share", self.description_share)?;
         share("dominance", self.dominance)
@@ -140,6 +147,7 @@ pub fn build(kb: &Kb, retriever: &Retriever, options: &WeakOptions) -> Result<We
     let started = Instant::now();
     let mut generator = Generator::new(kb, retriever, options.dominance);
     generator.hard_names = options.hard_names;
+    generator.short_names = options.short_names;
     generator.seed = options.seed;
     let mut rng = StdRng::seed_from_u64(options.seed);
     let mut budget = Budget::new(options.max_examples, options.max_per_entity);
