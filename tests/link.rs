@@ -823,7 +823,10 @@ fn an_adjective_retrieves_the_place_its_descriptions_point_to() {
     };
     let mined = first_line(&[]);
     let first = mined.lines().next().unwrap_or_default();
-    assert!(first.contains("Q30 "), "{mined}");
+    assert!(
+        first.contains("Q30 ") && first.contains("derived"),
+        "{mined}"
+    );
     let without = first_line(&["--no-derived-names"]);
     assert!(!without.contains("Q30 "), "{without}");
 }

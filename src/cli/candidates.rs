@@ -79,6 +79,7 @@ pub fn run(args: CandidatesArgs) -> Result<()> {
             tailor::retrieve::CandidateSource::Fuzzy => "fuzzy",
             tailor::retrieve::CandidateSource::Context => "context",
             tailor::retrieve::CandidateSource::Raised => "raised",
+            tailor::retrieve::CandidateSource::Derived => "derived",
         };
         println!(
             "{:>2}. {:<10} {:<32} prior {:.4}  {source}  degree {}",

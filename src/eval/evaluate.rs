@@ -142,7 +142,7 @@ impl ContextCandidates {
                 match c.source {
                     CandidateSource::Context => counts.added += 1,
                     CandidateSource::Raised => counts.raised += 1,
-                    CandidateSource::Exact | CandidateSource::Fuzzy => {}
+                    CandidateSource::Exact | CandidateSource::Fuzzy | CandidateSource::Derived => {}
                 }
             }
             match m.gold_rank.map(|r| m.candidates[r].source) {

@@ -31,6 +31,8 @@ pub struct AliasCandidate {
     pub entity: EntityIdx,
     /// p(entity | alias), summing to at most 1 over the kept candidates of the alias.
     pub prior: f32,
+    /// The alias is a name mined from the KB's descriptions, not one a KB source gives.
+    pub derived: bool,
 }
 
 #[derive(Debug, Default)]
@@ -84,10 +86,16 @@ impl AliasTable {
             // The strongest evidence for an (alias, entity) pair counts, not the sum.
             *slot = slot.max(weight);
         };
+        // the strongest label weight per key, which a mined name stays below
+        let mut label_weights: HashMap<String, f32> = HashMap::new();
         for (i, e) in kb.entities.iter().enumerate() {
             let pop = e.degree as f32 + 1.0;
             if let Some(label) = &e.label {
                 add(label, i as EntityIdx, LABEL_WEIGHT * pop);
+                if !derived.is_empty() {
+                    let slot = label_weights.entry(normalize(label)).or_insert(0.0);
+                    *slot = slot.max(LABEL_WEIGHT * pop);
+                }
             }
             if let Some(wiki) = &e.wikipedia {
                 let (title, bare) = wikipedia_titles(wiki);
@@ -101,13 +109,31 @@ impl AliasTable {
             let pop = kb.entity(a.entity).degree as f32 + 1.0;
             add(&a.text, a.entity, a.score.unwrap_or(ALIAS_WEIGHT * pop));
         }
+        // A mined name is the weakest evidence: it never replaces a name a KB source gives the
+        // entity, and where the word is another entity's label ("Ukrainian", the language) it
+        // stays below that entity.
+        let mut mined: HashSet<(String, EntityIdx)> = HashSet::new();
         for d in derived {
+            let key = normalize(&d.word);
+            let existing = weights.entry(key.clone()).or_default();
+            if existing.contains_key(&d.entity) {
+                continue;
+            }
+            let label_weight = label_weights.get(&key).copied().unwrap_or(f32::INFINITY);
             let pop = kb.entity(d.entity).degree as f32 + 1.0;
-            add(&d.word, d.entity, DERIVED_WEIGHT * d.share * pop);
+            let weight = (DERIVED_WEIGHT * d.share * pop).min(0.5 * label_weight);
+            existing.insert(d.entity, weight);
+            mined.insert((key, d.entity));
         }
         let entries: HashMap<String, Vec<AliasCandidate>> = weights
             .into_iter()
-            .map(|(key, per_entity)| (key, to_priors(per_entity.into_iter().collect(), top_k)))
+            .map(|(key, per_entity)| {
+                let mut priors = to_priors(per_entity.into_iter().collect(), top_k);
+                for c in &mut priors {
+                    c.derived = mined.contains(&(key.clone(), c.entity));
+                }
+                (key, priors)
+            })
             .collect();
         let popularity = kb.entities.iter().map(|e| e.degree as f32 + 1.0).collect();
         let mut table = AliasTable {
@@ -201,6 +227,7 @@ fn to_priors(mut pairs: Vec<(EntityIdx, f32)>, top_k: usize) -> Vec<AliasCandida
         .map(|(entity, w)| AliasCandidate {
             entity,
             prior: if total > 0.0 { w / total } else { 0.0 },
+            derived: false,
         })
         .collect()
 }
@@ -247,6 +274,45 @@ mod tests {
             reversed.rotate_left(1);
             assert_eq!(to_priors(reversed.clone(), 30), want, "rotation {turn}");
         }
+    }
+
+    #[test]
+    fn a_mined_name_stays_below_the_entity_labelled_with_it() {
+        let mut b = KbBuilder::new();
+        b.label("Q8798", "Ukrainian");
+        b.label("Q212", "Ukraine");
+        b.label("Q30", "United States of America");
+        for i in 0..50 {
+            b.triple("Q212", "P1", &format!("Q{}", 1000 + i));
+            b.triple("Q30", "P1", &format!("Q{}", 1000 + i));
+        }
+        let kb = b.finish(Manifest::default());
+        let idx = |id| kb.entity_idx(id).unwrap();
+        let mined = |word: &str, id| DerivedName {
+            word: word.into(),
+            entity: idx(id),
+            share: 1.0,
+            count: 10,
+        };
+        let table = AliasTable::build_with(
+            &kb,
+            DEFAULT_TOP_K,
+            &[mined("Ukrainian", "Q212"), mined("American", "Q30")],
+        );
+        let ukrainian = table.get("Ukrainian").unwrap();
+        assert_eq!(ukrainian[0].entity, idx("Q8798"));
+        assert!(!ukrainian[0].derived);
+        assert_eq!(
+            (ukrainian[1].entity, ukrainian[1].derived),
+            (idx("Q212"), true)
+        );
+        // Ukraine's weight is capped at half the language's: 0.5 × 1 of 1.5
+        assert!((ukrainian[1].prior - 1.0 / 3.0).abs() < 1e-5);
+        // no entity is labelled "American": the mined name stands alone
+        let american = table.get("American").unwrap();
+        assert_eq!((american.len(), american[0].derived), (1, true));
+        // a name a KB source gives is never marked as mined
+        assert!(!table.get("Ukraine").unwrap()[0].derived);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum CandidateSource {
     /// [`super::document`]): apart from `Fuzzy` so that evaluation can count how often the
     /// context was right. Its `alias_prior` is still the fuzzy match's.
     Raised,
+    /// An exact match of an adjectival name mined from the KB's descriptions ("American" for
+    /// the United States; see [`super::derived_names`]), not of a name a KB source gives.
+    Derived,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -80,7 +83,11 @@ pub fn candidates(
             entity: c.entity,
             prior: c.prior,
             alias_prior: 0.0,
-            source: CandidateSource::Exact,
+            source: if c.derived {
+                CandidateSource::Derived
+            } else {
+                CandidateSource::Exact
+            },
             similarity: 1.0,
         })
         .collect();

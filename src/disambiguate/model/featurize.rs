@@ -22,7 +22,8 @@ pub fn candidate_features(candidates: &[Candidate]) -> Vec<CandidateFeatures> {
             entity: c.entity,
             prior: c.prior,
             similarity: c.similarity,
-            exact: c.source == CandidateSource::Exact,
+            // a mined name matches the mention exactly too
+            exact: matches!(c.source, CandidateSource::Exact | CandidateSource::Derived),
             ..Default::default()
         })
         .collect()
