@@ -66,11 +66,25 @@ impl RetrieverOptions {
         let digest = <sha2::Sha256 as sha2::Digest>::digest(&manifest);
         let hash = hex::encode(&digest[..6]);
         // v2: built by one thread, so every build ranks alike; a v1 cache may rank ties apart.
-        // The aliases indexed differ with and without mined names.
-        let names = if self.derived_names { "-d1" } else { "" };
-        self.fuzzy_cache = Some(kb_dir.join(format!(".fuzzy-v2-{hash}{names}")));
+        // [`Retriever::build`] appends the digest of the mined names it indexes.
+        self.fuzzy_cache = Some(kb_dir.join(format!(".fuzzy-v2-{hash}")));
         self
     }
+}
+
+/// A short digest of the mined names, `None` when there are none.
+fn derived_digest(derived: &[DerivedName]) -> Option<String> {
+    use sha2::Digest;
+    if derived.is_empty() {
+        return None;
+    }
+    let mut hasher = sha2::Sha256::new();
+    for d in derived {
+        hasher.update(d.word.as_bytes());
+        hasher.update(d.entity.to_le_bytes());
+        hasher.update(d.share.to_le_bytes());
+    }
+    Some(hex::encode(&hasher.finalize()[..4]))
 }
 
 /// The retrieval settings a run used, recorded beside its results (an eval report, a model's
@@ -115,15 +129,24 @@ impl Retriever {
             Vec::new()
         };
         let table = AliasTable::build_with(kb, options.top_k, &derived);
+        // the aliases indexed depend on the names mined, and so on the mining rule
+        let fuzzy_cache = options
+            .fuzzy_cache
+            .as_ref()
+            .map(|path| match derived_digest(&derived) {
+                Some(digest) => {
+                    let mut name = path.file_name().unwrap_or_default().to_os_string();
+                    name.push(format!("-d{digest}"));
+                    path.with_file_name(name)
+                }
+                None => path.clone(),
+            });
         let name_words = NameWords::build(&table);
         let adjacency = std::sync::Arc::clone(kb.adjacency());
         let common =
             CommonWords::learn(kb.entities.iter().filter_map(|e| e.description.as_deref()));
         let fuzzy = if options.fuzzy {
-            Some(FuzzyIndex::open_or_build(
-                &table,
-                options.fuzzy_cache.as_deref(),
-            )?)
+            Some(FuzzyIndex::open_or_build(&table, fuzzy_cache.as_deref())?)
         } else {
             None
         };
