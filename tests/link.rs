@@ -1,7 +1,7 @@
 //! Linking as a user runs it: `tailor link` on the example corpus and on broken inputs.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 mod common;
 use common::{ok, root, s, stderr, tailor};
@@ -801,6 +801,38 @@ fn an_output_that_would_replace_an_input_is_refused() {
     assert!(!run.status.success());
     assert!(stderr(&run).contains("--records"), "{}", stderr(&run));
     assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&gold).unwrap());
+}
+
+/// The text encoder the model reads is guarded like the model: parts written into its
+/// directory would sit among (and could replace) its files.
+#[test]
+fn an_output_into_the_text_encoder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        b"{\"id\": \"a\", \"text\": \"Paris\"}\n",
+    );
+    let encoder = dir.path().join("encoder");
+    std::fs::create_dir(&encoder).unwrap();
+    write(&encoder, "config.json", b"{}");
+    let into = encoder.join("parts");
+    for extra in [&["--encoder", s(&encoder)][..], &[]] {
+        let mut args = vec!["link", "--no-fuzzy", "--out", s(&into), s(&input)];
+        args.extend(extra);
+        let run = Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .current_dir(root())
+            .args(&args)
+            .env("RUST_LOG", "warn")
+            .env("TAILOR_ENCODER", s(&encoder))
+            .output()
+            .unwrap();
+        assert!(!run.status.success());
+        let err = stderr(&run);
+        assert!(err.contains("which this run reads"), "{extra:?}: {err}");
+        assert!(err.contains(s(&encoder)), "{extra:?}: {err}");
+        assert!(!into.exists(), "{extra:?}: the run wrote into the encoder");
+    }
 }
 
 /// "American" names the United States in text far more often than any film or album called

@@ -298,3 +298,91 @@ fn a_killed_run_resumes_to_the_same_output() {
         );
     }
 }
+
+#[test]
+fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 600);
+    let names = |dir: &Path| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let shard_run = |out: &Path, shard: &str| {
+        link(&[
+            s(&corpus),
+            "--out",
+            s(out),
+            "--part-docs",
+            "100",
+            "--shard",
+            shard,
+        ])
+    };
+
+    let parts = d.join("parts");
+    for i in 0..3 {
+        let run = shard_run(&parts, &format!("{i}/3"));
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    let before = names(&parts);
+
+    // Another shard count, or no sharding, into the same directory is refused untouched.
+    for other in [Some("0/2"), None] {
+        let run = match other {
+            Some(shard) => shard_run(&parts, shard),
+            None => link(&[s(&corpus), "--out", s(&parts)]),
+        };
+        assert!(!run.status.success(), "{other:?} was accepted");
+        let err = stderr(&run);
+        assert!(err.contains("split into 3 shards"), "{err}");
+        assert_eq!(names(&parts), before, "{other:?} wrote into the directory");
+    }
+
+    // A directory that came to hold two layouts anyway (copied together) is not merged.
+    let two = d.join("two");
+    let run = shard_run(&two, "0/2");
+    assert!(run.status.success(), "{}", stderr(&run));
+    let mixed = d.join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    for from in [&parts, &two] {
+        for name in names(from) {
+            std::fs::copy(from.join(&name), mixed.join(&name)).unwrap();
+        }
+    }
+    let merge = |dir: &Path| {
+        tailor()
+            .args(["link", "-q", "--merge", s(dir), "--out"])
+            .arg(d.join("all.parquet"))
+            .output()
+            .unwrap()
+    };
+    let run = merge(&mixed);
+    assert!(!run.status.success(), "a mixed directory was merged");
+    assert!(
+        stderr(&run).contains("different shard layouts"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!d.join("all.parquet").exists());
+
+    // An unfinished worker stops the merge, naming the directory and --resume.
+    let manifest = parts.join("_shard00001-of00003-progress.json");
+    let mut progress: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    progress["complete"] = Value::Bool(false);
+    std::fs::write(&manifest, serde_json::to_vec(&progress).unwrap()).unwrap();
+    let run = merge(&parts);
+    assert!(!run.status.success(), "an unfinished run was merged");
+    let err = stderr(&run);
+    assert!(
+        err.contains("not finished") && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(err.contains(s(&parts)), "{err}");
+    assert!(!d.join("all.parquet").exists());
+}

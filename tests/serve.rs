@@ -219,3 +219,68 @@ fn a_client_that_sends_nothing_is_disconnected_after_the_read_timeout() {
         "still serving"
     );
 }
+
+/// Opens a connection that sends a whole request head announcing 100 bytes of body, and 8.
+fn stalled_in_the_body(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            b"POST /link HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"text\":",
+        )
+        .unwrap();
+    stream
+}
+
+#[test]
+fn a_client_that_stalls_in_the_body_is_answered_408_and_disconnected() {
+    let server = Server::start(&["--read-timeout", "1"]);
+    let started = std::time::Instant::now();
+    let mut stalled = stalled_in_the_body(&server.addr);
+    // a server without the body timeout would leave this read waiting: fail instead of hanging
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let closed = stalled.read_to_end(&mut answer);
+    assert!(closed.is_ok(), "the server kept the connection: {closed:?}");
+    let waited = started.elapsed().as_secs_f64();
+    assert!((0.9..15.0).contains(&waited), "closed after {waited:.1}s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("read timeout"), "{answer}");
+    assert_eq!(
+        server.request("GET", "/health", b"").0,
+        200,
+        "still serving"
+    );
+}
+
+#[test]
+fn a_stalled_client_does_not_hold_the_shutdown_past_its_grace() {
+    let mut server = Server::start(&["--read-timeout", "120", "--shutdown-grace", "1"]);
+    let _stalled = stalled_in_the_body(&server.addr);
+    // the request is in the server's hands once a request after it on another connection is
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(server.request("GET", "/health", b"").0, 200);
+    let pid = server.child.id().to_string();
+    let started = std::time::Instant::now();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed().as_secs() < 15,
+            "the server still waits for the stalled client"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let waited = started.elapsed().as_secs_f64();
+    assert!(
+        waited >= 0.9,
+        "stopped after {waited:.1}s, before its grace"
+    );
+}

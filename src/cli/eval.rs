@@ -55,11 +55,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
             anyhow::bail!("--gold {} is given twice", p.display());
         }
     }
+    let model_reads = args.model.reads();
     let mut reads: Vec<&Path> = args.gold.iter().map(PathBuf::as_path).collect();
     reads.push(args.retrieval.kb.as_path());
-    if !args.model.prior_only {
-        reads.push(args.model.model.as_path());
-    }
+    reads.extend(model_reads.iter().map(PathBuf::as_path));
     if let Some(records) = &args.records {
         super::paths::refuse_overwriting("--records", records, &reads)?;
     }

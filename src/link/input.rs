@@ -82,6 +82,10 @@ fn text_file(path: &Path) -> InputItem {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // an editor's byte-order mark is no part of the document
+    if bytes.starts_with(BOM.as_bytes()) {
+        bytes.drain(..BOM.len());
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         LinkError::bad(path, &id, format!("invalid UTF-8 at byte {at}"))
@@ -93,6 +97,9 @@ fn text_file(path: &Path) -> InputItem {
         id,
     })
 }
+
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const BOM: &str = "\u{feff}";
 
 #[derive(Deserialize)]
 struct JsonDocument {
@@ -134,9 +141,12 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
         };
         line_no += 1;
         let record = format!("line {line_no}");
-        let Ok(line) = std::str::from_utf8(&raw) else {
+        let Ok(mut line) = std::str::from_utf8(&raw) else {
             return Some(Err(LinkError::bad(&path, record, "invalid UTF-8")));
         };
+        if line_no == 1 {
+            line = line.strip_prefix(BOM).unwrap_or(line);
+        }
         if line.trim().is_empty() {
             continue;
         }
@@ -159,6 +169,11 @@ fn parse_json_record(line: &str) -> Result<InputDocument, (Option<String>, Strin
         &mut serde_json::Deserializer::from_str(line),
     )
     .map_err(|e| match e.inner().classify() {
+        serde_json::error::Category::Data
+            if e.path().iter().next().is_none() && !line.trim_start().starts_with('{') =>
+        {
+            (None, not_an_object(line))
+        }
         serde_json::error::Category::Data => {
             (None, format!("field \"{}\": {}", e.path(), e.inner()))
         }
@@ -185,6 +200,19 @@ fn parse_json_record(line: &str) -> Result<InputDocument, (Option<String>, Strin
         mentions: doc.mentions,
         record: String::new(),
     })
+}
+
+/// The error for a line that is JSON but not an object, naming what it is instead (serde's
+/// own, `invalid length 1, expected struct`, does not say what a line must be).
+fn not_an_object(line: &str) -> String {
+    let found = match line.trim_start().chars().next() {
+        Some('[') => "an array",
+        Some('"') => "a string",
+        Some('t' | 'f') => "a boolean",
+        Some('n') => "null",
+        _ => "a number",
+    };
+    format!("each line must be a JSON object with \"id\" and \"text\", not {found}")
 }
 
 /// Every given span must be a non-empty range of the text's code points.
@@ -310,6 +338,51 @@ mod tests {
         assert!(parse_json_document("{oops")
             .unwrap_err()
             .contains("not a JSON document"));
+    }
+
+    #[test]
+    fn a_line_that_is_not_an_object_says_what_a_line_must_be() {
+        for (line, found) in [
+            ("[1]", "not an array"),
+            (r#""x""#, "not a string"),
+            ("3", "not a number"),
+            ("null", "not null"),
+        ] {
+            let err = parse_json_document(line).unwrap_err();
+            assert!(
+                err.starts_with("each line must be a JSON object with \"id\" and \"text\""),
+                "{line}: {err}"
+            );
+            assert!(err.contains(found), "{line}: {err}");
+        }
+        let path = Path::new("corpus.jsonl");
+        let lines = "{\"id\": \"a\", \"text\": \"x\"}\n[1]\n";
+        let items: Vec<InputItem> =
+            jsonl_from(path, Box::new(std::io::Cursor::new(lines))).collect();
+        let err = items[1].as_ref().unwrap_err().to_string();
+        assert!(
+            err.starts_with("corpus.jsonl: record line 2: each line must be"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let lines = "\u{feff}{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"b\", \"text\": \"y\"}\n";
+        let docs: Vec<InputDocument> = jsonl_from(
+            Path::new("bom.jsonl"),
+            Box::new(std::io::Cursor::new(lines)),
+        )
+        .collect::<Result<_, _>>()
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!((docs[0].id.as_str(), docs[0].text.as_str()), ("a", "x"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bom.txt");
+        std::fs::write(&file, "\u{feff}Paris is in France.").unwrap();
+        let doc = text_file(&file).unwrap();
+        assert_eq!(doc.text, "Paris is in France.");
     }
 
     #[test]

@@ -89,7 +89,13 @@ impl PartsWriter {
     /// work is never overwritten by accident); with it, the run must be the same and continues
     /// after its committed parts. Stale files of this worker (an uncommitted part, parts past
     /// the manifest) are removed.
+    /// A directory that holds parts of another shard layout is refused before anything is
+    /// written: its workers would split the corpus differently and a merge would repeat
+    /// documents.
     pub fn open(dir: &Path, run: RunIdentity, resume: bool) -> Result<Self, LinkError> {
+        if dir.is_dir() {
+            refuse_other_layout(dir, run.shard)?;
+        }
         std::fs::create_dir_all(dir).map_err(|e| LinkError::io(dir, e))?;
         let prefix = prefix(run.shard);
         let manifest = dir.join(format!("_{prefix}progress.json"));
@@ -222,9 +228,9 @@ impl Sink for PartsWriter {
     }
 }
 
-/// The committed part files of every worker's manifest in `dir`, in shard then part order.
-pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
-    let mut manifests: Vec<PathBuf> = std::fs::read_dir(dir)
+/// Every worker's manifest in `dir`, read, in file name (so shard) order.
+fn manifests(dir: &Path) -> Result<Vec<(PathBuf, Progress)>, LinkError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| LinkError::io(dir, e))?
         .flatten()
         .map(|e| e.path())
@@ -233,23 +239,95 @@ pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
             name.starts_with('_') && name.ends_with("progress.json")
         })
         .collect();
-    manifests.sort();
-    if manifests.is_empty() {
-        return Err(LinkError::BadInput {
-            path: dir.to_path_buf(),
-            message: "no progress manifest: not an output directory of `tailor link`".into(),
-        });
-    }
-    let mut parts = Vec::new();
-    for manifest in manifests {
+    paths.sort();
+    let mut read = Vec::with_capacity(paths.len());
+    for manifest in paths {
         let bytes = std::fs::read(&manifest).map_err(|e| LinkError::io(&manifest, e))?;
         let progress: Progress =
             serde_json::from_slice(&bytes).map_err(|e| LinkError::BadInput {
                 path: manifest.clone(),
                 message: format!("unreadable progress manifest: {e}"),
             })?;
+        read.push((manifest, progress));
+    }
+    Ok(read)
+}
+
+/// How a layout reads in a message.
+fn layout(count: u32) -> String {
+    if count == 1 {
+        "unsharded".into()
+    } else {
+        format!("split into {count} shards")
+    }
+}
+
+/// Refuses `dir` when a manifest there comes from a run split into another number of shards.
+fn refuse_other_layout(dir: &Path, shard: Shard) -> Result<(), LinkError> {
+    for (manifest, progress) in manifests(dir)? {
+        let count = progress.run.shard.count;
+        if count != shard.count {
+            return Err(LinkError::BadInput {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "the directory holds a run {} ({}); this run is {}, which splits the \
+                     documents differently, so a merge would repeat some: write it into another \
+                     directory",
+                    layout(count),
+                    manifest.file_name().unwrap_or_default().to_string_lossy(),
+                    layout(shard.count)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The committed part files of every worker's manifest in `dir`, in shard then part order.
+/// A directory whose workers are unfinished, or split the corpus in different ways, is refused:
+/// its parts would miss or repeat documents.
+pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
+    let manifests = manifests(dir)?;
+    let Some((first, first_progress)) = manifests.first() else {
+        return Err(LinkError::BadInput {
+            path: dir.to_path_buf(),
+            message: "no progress manifest: not an output directory of `tailor link`".into(),
+        });
+    };
+    let count = first_progress.run.shard.count;
+    let mut parts = Vec::new();
+    for (manifest, progress) in &manifests {
+        let name = |p: &Path| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        };
+        if progress.run.shard.count != count {
+            return Err(LinkError::BadInput {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "the parts come from runs of different shard layouts: {} is {}, {} is {}; \
+                     merging them would repeat documents",
+                    name(first),
+                    layout(count),
+                    name(manifest),
+                    layout(progress.run.shard.count)
+                ),
+            });
+        }
         if !progress.complete {
-            tracing::warn!("{}: the run is not complete", manifest.display());
+            return Err(LinkError::BadInput {
+                path: manifest.clone(),
+                message: format!(
+                    "the run that writes {} is not finished ({} documents in {} parts so far): \
+                     finish it by running the same `tailor link` command with --resume, then \
+                     merge",
+                    dir.display(),
+                    progress.documents(),
+                    progress.parts.len()
+                ),
+            });
         }
         parts.extend(progress.parts.iter().map(|p| dir.join(&p.file)));
     }

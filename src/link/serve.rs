@@ -12,15 +12,17 @@
 //! request that cannot be linked (a missing `text`, a span outside the text), 404 for an unknown
 //! entity or route. Linking is CPU work and runs on the blocking pool (a batch across rayon's
 //! threads), so slow requests never stall the accept loop. A connection that sends no whole
-//! request head within the read timeout (`--read-timeout`) is closed.
+//! request head within the read timeout (`--read-timeout`) is closed, and so is one whose body
+//! has not arrived whole within it (after a 408 answer). After SIGINT or SIGTERM, connections
+//! still open after the shutdown grace (`--shutdown-grace`) are dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -48,8 +50,13 @@ pub struct ServeLimits {
     pub max_doc_bytes: usize,
     /// A connection that has not sent a whole request head this long after it opened, or after
     /// its last answer, is closed (default 30 s), so silent or idle clients do not pile up
-    /// open connections. Lower it behind a proxy that keeps its own connections short.
+    /// open connections. Lower it behind a proxy that keeps its own connections short. It also
+    /// bounds the time a request body may take to arrive whole once its head is read: a client
+    /// that stalls inside the body is answered 408 and closed.
     pub read_timeout: Duration,
+    /// After SIGINT or SIGTERM, how long requests in flight may take to finish before their
+    /// connections are dropped and the server exits (default 10 s).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServeLimits {
@@ -59,6 +66,7 @@ impl Default for ServeLimits {
             max_batch: 256,
             max_doc_bytes: 1 << 20,
             read_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -183,9 +191,13 @@ async fn entity(
 
 async fn link(
     State(service): State<Arc<LinkService>>,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|r| {
+    let timeout = service.limits.read_timeout;
+    let Ok(body) = tokio::time::timeout(timeout, Bytes::from_request(request, &())).await else {
+        return Ok(body_timed_out(timeout));
+    };
+    let body = body.map_err(|r: BytesRejection| {
         let message = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             format!(
                 "request body is over the limit of {} bytes",
@@ -228,6 +240,20 @@ async fn link(
     } else {
         Json(linked.into_iter().next().expect("one document")).into_response()
     })
+}
+
+/// A 408 that closes the connection: the rest of the body may still come, and would be read as
+/// the next request.
+fn body_timed_out(timeout: Duration) -> Response {
+    let message = format!(
+        "the request body did not arrive whole within the read timeout of {} s",
+        timeout.as_secs_f64()
+    );
+    let mut response = ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn parse_document(
@@ -293,7 +319,8 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Serves until SIGINT or SIGTERM, then lets the requests in flight finish.
+/// Serves until SIGINT or SIGTERM, then lets the requests in flight finish for up to
+/// [`ServeLimits::shutdown_grace`], and drops the connections still open after it.
 ///
 /// The accept loop is hyper's own rather than `axum::serve`, which has no read timeout: each
 /// connection gets [`ServeLimits::read_timeout`] as hyper's header read timeout.
@@ -304,6 +331,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(service.limits.read_timeout);
+    let grace = service.limits.shutdown_grace;
     let app = router(service);
     let connections = GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
@@ -329,6 +357,14 @@ pub async fn serve(
             }
         });
     }
-    connections.shutdown().await;
+    if tokio::time::timeout(grace, connections.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "connections still open {} s after the stop signal: dropping them",
+            grace.as_secs_f64()
+        );
+    }
     Ok(())
 }
