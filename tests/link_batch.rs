@@ -64,6 +64,16 @@ fn write_corpus(path: &Path, prefix: &str, n: usize) {
     }
 }
 
+/// The file names in a directory, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
+
 fn read_jsonl(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -280,14 +290,6 @@ fn a_killed_run_resumes_to_the_same_output() {
     resume.push("--resume".into());
     let run = tailor().args(&resume).output().unwrap();
     assert!(run.status.success(), "{}", stderr(&run));
-    let names = |dir: &Path| -> Vec<String> {
-        let mut n: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        n.sort();
-        n
-    };
     assert_eq!(names(&clean), names(&resumed));
     assert_eq!(names(&clean).len(), 41);
     for name in names(&clean) {
@@ -305,14 +307,6 @@ fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let d = dir.path();
     let corpus = d.join("corpus.jsonl");
     write_corpus(&corpus, "doc-", 600);
-    let names = |dir: &Path| -> Vec<String> {
-        let mut n: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        n.sort();
-        n
-    };
     let shard_run = |out: &Path, shard: &str| {
         link(&[
             s(&corpus),
