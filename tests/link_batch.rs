@@ -379,4 +379,13 @@ fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     );
     assert!(err.contains(s(&parts)), "{err}");
     assert!(!d.join("all.parquet").exists());
+
+    // A worker that left no manifest at all (killed before its first part, or never run)
+    // stops the merge too: its documents would be missing without a word.
+    std::fs::remove_file(&manifest).unwrap();
+    let run = merge(&parts);
+    assert!(!run.status.success(), "a run missing a shard was merged");
+    let err = stderr(&run);
+    assert!(err.contains("shard 1/3 left no progress manifest"), "{err}");
+    assert!(!d.join("all.parquet").exists());
 }

@@ -331,5 +331,24 @@ pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
         }
         parts.extend(progress.parts.iter().map(|p| dir.join(&p.file)));
     }
+    // A worker killed before its first part, or never started, leaves no manifest at all.
+    let present: std::collections::BTreeSet<u32> =
+        manifests.iter().map(|(_, p)| p.run.shard.index).collect();
+    let missing: Vec<String> = (0..count)
+        .filter(|i| !present.contains(i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(LinkError::BadInput {
+            path: dir.to_path_buf(),
+            message: format!(
+                "the run is {} but shard {} left no progress manifest here: run it (--shard I/N \
+                 with the same --out), then merge; to merge only some shards, name their part \
+                 files",
+                layout(count),
+                missing.join(", ")
+            ),
+        });
+    }
     Ok(parts)
 }
