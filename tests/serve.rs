@@ -140,6 +140,18 @@ fn serves_links_entities_and_clear_errors() {
         "{e}"
     );
 
+    // a document written as an array is refused, not read by position with fields swapped
+    let positional = br#"{"documents": [["a", "Paris is big", null]]}"#;
+    let (status, e) = server.request("POST", "/link", positional);
+    assert_eq!(status, 422, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not an array"),
+        "{e}"
+    );
+
     let spans = br#"{"text": "abc", "mentions": [{"start": 1, "end": 9}]}"#;
     let (status, e) = server.request("POST", "/link", spans);
     assert_eq!(status, 422, "{e}");

@@ -165,6 +165,14 @@ fn parse_json_document(line: &str) -> Result<InputDocument, String> {
 /// [`parse_json_document`], also giving the record's id with an error found after the id was
 /// read.
 fn parse_json_record(line: &str) -> Result<InputDocument, (Option<String>, String)> {
+    // serde reads a struct from an array too, by position: ["text", "id", null] would pass
+    // with its id and text swapped
+    if !line.trim_start().starts_with('{') {
+        return Err(match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(_) => (None, not_an_object(line)),
+            Err(e) => (None, format!("not a JSON document: {e}")),
+        });
+    }
     let doc: JsonDocument = serde_path_to_error::deserialize(
         &mut serde_json::Deserializer::from_str(line),
     )
@@ -344,6 +352,7 @@ mod tests {
     fn a_line_that_is_not_an_object_says_what_a_line_must_be() {
         for (line, found) in [
             ("[1]", "not an array"),
+            ("[\"Paris is big\", \"doc7\", null]", "not an array"),
             (r#""x""#, "not a string"),
             ("3", "not a number"),
             ("null", "not null"),

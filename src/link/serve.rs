@@ -262,6 +262,20 @@ fn parse_document(
     limits: &ServeLimits,
 ) -> Result<InputDocument, ApiError> {
     let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
+    // serde would read a struct from an array by position, with fields silently swapped
+    if !value.is_object() {
+        return Err(unprocessable(format!(
+            "document {at}: each document must be a JSON object with \"text\" (and \"id\"), \
+             not {}",
+            match value {
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Null => "null",
+                _ => "a number",
+            }
+        )));
+    }
     let doc: DocumentRequest = serde_path_to_error::deserialize(value)
         .map_err(|e| unprocessable(format!("document {at}: {e}")))?;
     let id = match doc.id {
