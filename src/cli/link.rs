@@ -49,7 +49,8 @@ pub struct LinkArgs {
     /// Format of the parts in an output directory.
     #[arg(long, value_enum, default_value = "parquet")]
     format: PartFormat,
-    /// Documents per part in an output directory; a killed run loses at most one part's work.
+    /// Documents per part in an output directory. Parts are committed after each batch of 256
+    /// documents, so a killed run loses at most one part or one batch, whichever is larger.
     #[arg(long, default_value_t = DEFAULT_PART_DOCS, value_parser = at_least_one::<u64>)]
     part_docs: u64,
     /// Continue the run that wrote the output directory: skip the documents of its committed
