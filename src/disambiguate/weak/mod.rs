@@ -17,6 +17,7 @@ mod example;
 mod generate;
 mod label;
 mod mask;
+mod names;
 mod output;
 mod prose;
 mod sample;
