@@ -17,6 +17,7 @@ mod featurize;
 mod fit;
 mod kg_vectors;
 mod net;
+mod preflight;
 mod scorer;
 mod signals;
 mod store;
