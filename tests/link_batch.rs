@@ -388,4 +388,40 @@ fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let err = stderr(&run);
     assert!(err.contains("shard 1/3 left no progress manifest"), "{err}");
     assert!(!d.join("all.parquet").exists());
+
+    // That worker run again with other settings makes parts of another output.
+    let run = link(&[
+        s(&corpus),
+        "--out",
+        s(&parts),
+        "--part-docs",
+        "100",
+        "--shard",
+        "1/3",
+        "--top-k",
+        "5",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let run = merge(&parts);
+    assert!(
+        !run.status.success(),
+        "shards linked differently were merged"
+    );
+    let err = stderr(&run);
+    assert!(
+        err.contains("linked differently") && err.contains("top_k=5"),
+        "{err}"
+    );
+    assert!(!d.join("all.parquet").exists());
+
+    // A sharded run into one file would be replaced by the next worker's.
+    let file = d.join("shard.jsonl");
+    let run = link(&[s(&corpus), "--out", s(&file), "--shard", "0/2"]);
+    assert!(!run.status.success(), "a shard was written to a file");
+    assert!(
+        stderr(&run).contains("--shard needs an output directory"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!file.exists());
 }

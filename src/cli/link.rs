@@ -139,6 +139,13 @@ pub fn run(args: LinkArgs) -> Result<()> {
     if args.resume && !matches!(kind, Output::Parts) {
         bail!("--resume needs an output directory (not a .jsonl/.parquet file or -)");
     }
+    // each worker of a sharded run writing the same file would replace the others' output
+    if args.shard.is_some_and(|s| !s.is_all()) && !matches!(kind, Output::Parts) {
+        bail!(
+            "--shard needs an output directory that the workers share (not a .jsonl/.parquet \
+             file or -): each worker writes its own parts there"
+        );
+    }
     let (kb, mut retriever) = load(&args.retrieval)?;
     // The prior scores context candidates zero: finding them would be wasted work.
     retriever.context &= !args.model.prior_only;
@@ -259,11 +266,12 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             PartFormat::Jsonl => "jsonl".into(),
         },
         settings: format!(
-            "kb={} scorer={} nil_threshold={} top_k={} fuzzy={} context={} derived_names={} \
-             candidates={} max_doc_bytes={}",
+            "kb={} scorer={} nil_threshold={} model_nil={} top_k={} fuzzy={} context={} \
+             derived_names={} candidates={} max_doc_bytes={}",
             args.retrieval.kb.display(),
             scorer_identity(&args.model),
             args.nil_threshold,
+            args.model.model_nil,
             args.retrieval.top_k,
             !args.retrieval.no_fuzzy,
             !args.retrieval.no_context && !args.model.prior_only,

@@ -316,6 +316,26 @@ pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
                 ),
             });
         }
+        // workers that linked with other settings, or other inputs, made parts that do not
+        // belong to one output
+        if progress.run.settings != first_progress.run.settings
+            || progress.run.inputs != first_progress.run.inputs
+        {
+            return Err(LinkError::BadInput {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "the shards were linked differently: {} has inputs {:?} and settings \"{}\", \
+                     {} has inputs {:?} and settings \"{}\"; rerun the odd one with the others' \
+                     command",
+                    name(first),
+                    first_progress.run.inputs,
+                    first_progress.run.settings,
+                    name(manifest),
+                    progress.run.inputs,
+                    progress.run.settings
+                ),
+            });
+        }
         if !progress.complete {
             return Err(LinkError::BadInput {
                 path: manifest.clone(),
