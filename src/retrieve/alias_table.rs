@@ -112,7 +112,7 @@ impl AliasTable {
         // A mined name is the weakest evidence: it never replaces a name a KB source gives the
         // entity, and where the word is another entity's label ("Ukrainian", the language) it
         // stays below that entity.
-        let mut mined: HashSet<(String, EntityIdx)> = HashSet::new();
+        let mut mined: HashMap<String, Vec<EntityIdx>> = HashMap::new();
         for d in derived {
             let key = normalize(&d.word);
             let existing = weights.entry(key.clone()).or_default();
@@ -123,14 +123,16 @@ impl AliasTable {
             let pop = kb.entity(d.entity).degree as f32 + 1.0;
             let weight = (DERIVED_WEIGHT * d.share * pop).min(0.5 * label_weight);
             existing.insert(d.entity, weight);
-            mined.insert((key, d.entity));
+            mined.entry(key).or_default().push(d.entity);
         }
         let entries: HashMap<String, Vec<AliasCandidate>> = weights
             .into_iter()
             .map(|(key, per_entity)| {
                 let mut priors = to_priors(per_entity.into_iter().collect(), top_k);
-                for c in &mut priors {
-                    c.derived = mined.contains(&(key.clone(), c.entity));
+                if let Some(entities) = mined.get(&key) {
+                    for c in &mut priors {
+                        c.derived = entities.contains(&c.entity);
+                    }
                 }
                 (key, priors)
             })
