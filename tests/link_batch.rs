@@ -302,6 +302,42 @@ fn a_killed_run_resumes_to_the_same_output() {
 }
 
 #[test]
+fn an_output_directory_holding_other_files_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 20);
+    // another tool's dataset: a Spark part and its marker, which a run's stale-part cleanup
+    // must never take for its own
+    let out = d.join("spark-output");
+    std::fs::create_dir(&out).unwrap();
+    let theirs = ["part-00000-3f1c-c000.snappy.parquet", "_SUCCESS"];
+    for name in theirs {
+        std::fs::write(out.join(name), name).unwrap();
+    }
+    let run = link(&[s(&corpus), "--out", s(&out)]);
+    assert!(
+        !run.status.success(),
+        "a foreign directory was written into"
+    );
+    let err = stderr(&run);
+    assert!(
+        err.contains("did not write") && err.contains("_SUCCESS") && err.contains("1 more"),
+        "{err}"
+    );
+    assert_eq!(names(&out).len(), theirs.len(), "{:?}", names(&out));
+    for name in theirs {
+        assert_eq!(std::fs::read_to_string(out.join(name)).unwrap(), name);
+    }
+    // with the files gone the same command runs
+    for name in theirs {
+        std::fs::remove_file(out.join(name)).unwrap();
+    }
+    let run = link(&[s(&corpus), "--out", s(&out)]);
+    assert!(run.status.success(), "{}", stderr(&run));
+}
+
+#[test]
 fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -92,8 +92,11 @@ impl PartsWriter {
     /// A directory that holds parts of another shard layout is refused before anything is
     /// written: its workers would split the corpus differently and a merge would repeat
     /// documents.
+    /// So is a directory that holds files tailor does not write there (another tool's output,
+    /// a user's documents): stale parts are removed by name, and those names could be theirs.
     pub fn open(dir: &Path, run: RunIdentity, resume: bool) -> Result<Self, LinkError> {
         if dir.is_dir() {
+            refuse_foreign_files(dir)?;
             refuse_other_layout(dir, run.shard)?;
         }
         std::fs::create_dir_all(dir).map_err(|e| LinkError::io(dir, e))?;
@@ -162,13 +165,13 @@ impl PartsWriter {
             .iter()
             .map(|p| p.file.as_str())
             .collect();
-        let part_start = format!("{}part-", self.prefix);
         let tmp = self.tmp_prefix();
         let entries = std::fs::read_dir(&self.dir).map_err(|e| LinkError::io(&self.dir, e))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let ours = name.starts_with(&tmp)
-                || (name.starts_with(&part_start) && !committed.contains(&name.as_str()));
+                || (part_of(&name).is_some_and(|prefix| prefix == self.prefix)
+                    && !committed.contains(&name.as_str()));
             if ours {
                 let path = entry.path();
                 std::fs::remove_file(&path).map_err(|e| LinkError::io(&path, e))?;
@@ -226,6 +229,75 @@ impl Sink for PartsWriter {
         }
         Ok(())
     }
+}
+
+/// The worker prefix (`""` or `shard00003-of00016-`) of a part file name tailor writes
+/// (`part-00000.jsonl`, `shard00003-of00016-part-00012.parquet`), `None` for any other name.
+fn part_of(name: &str) -> Option<&str> {
+    let at = name.find("part-")?;
+    let (prefix, part) = name.split_at(at);
+    let (number, format) = part["part-".len()..].split_once('.')?;
+    let digits = |s: &str, n: usize| s.len() >= n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(number, 5) || !["jsonl", "parquet"].contains(&format) {
+        return None;
+    }
+    worker_prefix(prefix).then_some(prefix)
+}
+
+/// True for `""` and `shardIIIII-ofNNNNN-`, the prefixes of one worker's files.
+fn worker_prefix(prefix: &str) -> bool {
+    let Some(rest) = prefix.strip_prefix("shard") else {
+        return prefix.is_empty();
+    };
+    let Some((index, rest)) = rest.split_once("-of") else {
+        return false;
+    };
+    let digits = |s: &str| s.len() >= 5 && s.bytes().all(|b| b.is_ascii_digit());
+    rest.strip_suffix('-').is_some_and(digits) && digits(index)
+}
+
+/// True for a file name a `tailor link` worker writes into its output directory: a part, a
+/// progress manifest, or a hidden file (its parts being written, and whatever a file browser
+/// leaves, which dataset readers skip too).
+fn written_by_link(name: &str) -> bool {
+    name.starts_with('.')
+        || part_of(name).is_some()
+        || name
+            .strip_prefix('_')
+            .and_then(|n| n.strip_suffix("progress.json"))
+            .is_some_and(worker_prefix)
+}
+
+/// Refuses an output directory holding files `tailor link` does not write, naming one.
+fn refuse_foreign_files(dir: &Path) -> Result<(), LinkError> {
+    let mut foreign: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| LinkError::io(dir, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !written_by_link(name))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    Err(LinkError::BadInput {
+        path: dir.to_path_buf(),
+        message: format!(
+            "the output directory holds {} that `tailor link` did not write (\"{}\"{}): write \
+             into a new or empty directory, or one of tailor's own runs",
+            if foreign.len() == 1 {
+                "a file"
+            } else {
+                "files"
+            },
+            foreign[0],
+            if foreign.len() > 1 {
+                format!(" and {} more", foreign.len() - 1)
+            } else {
+                String::new()
+            }
+        ),
+    })
 }
 
 /// Every worker's manifest in `dir`, read, in file name (so shard) order.
@@ -371,4 +443,49 @@ pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
         });
     }
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tailor_part_names_are_parts() {
+        assert_eq!(part_of("part-00000.jsonl"), Some(""));
+        assert_eq!(part_of("part-123456.parquet"), Some(""));
+        assert_eq!(
+            part_of("shard00003-of00016-part-00012.parquet"),
+            Some("shard00003-of00016-")
+        );
+        // a Spark job's part, a part of another format, a prefix that names no worker
+        for name in [
+            "part-00000-8d1c-c000.snappy.parquet",
+            "part-00000.csv",
+            "part-1.jsonl",
+            "old-part-00000.jsonl",
+            "shard3-of16-part-00000.jsonl",
+        ] {
+            assert_eq!(part_of(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn manifests_and_hidden_files_are_written_by_link() {
+        for name in [
+            "_progress.json",
+            "_shard00001-of00003-progress.json",
+            ".partial-x1y2",
+            "shard00001-of00003-part-00000.jsonl",
+        ] {
+            assert!(written_by_link(name), "{name}");
+        }
+        for name in [
+            "_SUCCESS",
+            "notes.txt",
+            "_other-progress.json",
+            "corpus.jsonl",
+        ] {
+            assert!(!written_by_link(name), "{name}");
+        }
+    }
 }
