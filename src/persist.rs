@@ -61,6 +61,61 @@ pub fn persist_written(tmp: tempfile::TempPath, target: &Path) -> io::Result<()>
     Ok(())
 }
 
+/// Refuses to let a new output directory replace `dir` unless `dir` is missing, empty, or an
+/// earlier output of the same kind, which holds the file `marker` (a KB store's
+/// `entities.parquet`, a model's `entity_counts.json`). Outputs replace their directory whole,
+/// so `--out ~/Documents` would otherwise delete the user's files.
+pub fn check_replaceable(dir: &Path, marker: &str) -> io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(_) if dir.exists() && !dir.is_dir() => {
+            return Err(io::Error::other(
+                "is a file, not a directory: an output here would replace it",
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.is_empty() || names.iter().any(|n| n == marker) {
+        return Ok(());
+    }
+    names.sort();
+    Err(io::Error::other(format!(
+        "holds files of something else (\"{}\"{}; no {marker}), which writing the output here \
+         would delete: name a new or empty directory",
+        names[0],
+        if names.len() > 1 {
+            format!(" and {} more", names.len() - 1)
+        } else {
+            String::new()
+        }
+    )))
+}
+
+/// Moves the finished directory `ready` onto `dir`, keeping the old one until the new one is
+/// in place. An existing `dir` is replaced only as [`check_replaceable`] allows; refused, the
+/// finished output stays in `ready` and the error says so.
+pub fn replace_dir(ready: &Path, dir: &Path, marker: &str) -> io::Result<()> {
+    if let Err(e) = check_replaceable(dir, marker) {
+        return Err(io::Error::other(format!(
+            "{e} (the finished output is left in {})",
+            ready.display()
+        )));
+    }
+    if dir.exists() {
+        let old = dir.with_extension(format!("old-{}", std::process::id()));
+        std::fs::rename(dir, &old)?;
+        std::fs::rename(ready, dir)?;
+        std::fs::remove_dir_all(&old)
+    } else {
+        std::fs::rename(ready, dir)
+    }
+}
+
 /// Opens a finished file to an ordinary file's permissions, so a model or cache copied to other
 /// users stays readable.
 pub fn readable_by_all(path: &Path) -> std::io::Result<()> {
@@ -83,6 +138,27 @@ pub fn plain(e: io::Error) -> io::Error {
     match inner.to_string().rsplit_once(" at path \"") {
         Some((message, _)) => io::Error::new(e.kind(), message.to_string()),
         None => e,
+    }
+}
+
+#[cfg(test)]
+mod replace_tests {
+    #[test]
+    fn only_a_missing_empty_or_same_kind_directory_is_replaceable() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert!(super::check_replaceable(&d.join("new"), "entities.parquet").is_ok());
+        assert!(
+            super::check_replaceable(d, "entities.parquet").is_ok(),
+            "empty"
+        );
+        std::fs::write(d.join("thesis.txt"), "mine").unwrap();
+        let err = super::check_replaceable(d, "entities.parquet").unwrap_err();
+        assert!(err.to_string().contains("thesis.txt"), "{err}");
+        std::fs::write(d.join("entities.parquet"), "").unwrap();
+        assert!(super::check_replaceable(d, "entities.parquet").is_ok());
+        let file = d.join("thesis.txt");
+        assert!(super::check_replaceable(&file, "entities.parquet").is_err());
     }
 }
 

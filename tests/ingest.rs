@@ -339,3 +339,79 @@ fn kb_show_prints_paris_from_the_default_kb() {
     let triples = v["counts"]["triples"].as_u64().unwrap();
     assert!((600_000..660_000).contains(&triples), "{triples}");
 }
+
+/// Every command that writes a whole directory (a KB, embeddings, a model, the encoder) replaces
+/// it once its output is complete; pointed at a directory of the user's, it refuses before any
+/// work and leaves the files as they were.
+#[test]
+fn an_output_directory_of_other_files_is_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let triples = d.join("t.tsv");
+    std::fs::write(&triples, "Q1\tP31\tQ2\n").unwrap();
+    let mine = d.join("thesis");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("chapter1.txt"), "years of work").unwrap();
+    let kb_dir = d.join("kb");
+    let run = tailor(&["ingest", "--triples", s(&triples), "--out", s(&kb_dir)]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let commands: [Vec<&str>; 4] = [
+        vec!["ingest", "--triples", s(&triples), "--out", s(&mine)],
+        vec![
+            "embed",
+            "--kb",
+            s(&kb_dir),
+            "--epochs",
+            "1",
+            "--out",
+            s(&mine),
+        ],
+        vec![
+            "train",
+            "--kb",
+            s(&kb_dir),
+            "--embeddings",
+            s(&kb_dir),
+            "--out",
+            s(&mine),
+        ],
+        vec!["fetch-encoder", "--dir", s(&mine)],
+    ];
+    for args in &commands {
+        let run = tailor(args);
+        assert!(
+            !run.status.success(),
+            "{} wrote into the directory",
+            args[0]
+        );
+        let err = stderr(&run);
+        assert!(
+            err.contains("chapter1.txt") && err.contains("would delete"),
+            "{}: {err}",
+            args[0]
+        );
+        let names: Vec<_> = std::fs::read_dir(&mine).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "{}", args[0]);
+        assert_eq!(
+            std::fs::read_to_string(mine.join("chapter1.txt")).unwrap(),
+            "years of work"
+        );
+    }
+    // a KB store is replaced by a new one; embeddings are not a KB
+    let again = tailor(&["ingest", "--triples", s(&triples), "--out", s(&kb_dir)]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let emb = d.join("emb");
+    let run = tailor(&[
+        "embed",
+        "--kb",
+        s(&kb_dir),
+        "--epochs",
+        "1",
+        "--out",
+        s(&emb),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let run = tailor(&["ingest", "--triples", s(&triples), "--out", s(&emb)]);
+    assert!(!run.status.success(), "a KB replaced embeddings");
+    assert!(emb.join("entities.safetensors").exists());
+}

@@ -152,6 +152,7 @@ fn train(a: TrainArgs) -> Result<()> {
     let Some(out) = a.out.clone() else {
         bail!("--out is required")
     };
+    super::paths::refuse_replacing("--out", &out, tailor::embed::EMBEDDINGS_MARKER)?;
     let start = Instant::now();
     let mut data = match &a.train {
         Some(t) => TripleData::from_files(t, a.valid.as_deref(), a.test.as_deref())?,

@@ -78,6 +78,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
         .out
         .or(out)
         .context("no output: give --out (or `out` in the config)")?;
+    super::paths::refuse_replacing("--out", &out, kb::store::STORE_MARKER)?;
     let max_errors = args.max_errors.unwrap_or(max_errors);
     let rejects = args.rejects.or_else(|| {
         (max_errors > 0).then(|| {

@@ -46,6 +46,15 @@ pub fn refuse_overwriting(flag: &str, out: &Path, reads: &[&Path]) -> Result<()>
     Ok(())
 }
 
+/// Refuses, before any work, an output directory that holds something other than an earlier
+/// output of the same kind (marked by `marker`): the finished output replaces it whole.
+pub fn refuse_replacing(flag: &str, out: &Path, marker: &str) -> Result<()> {
+    if let Err(e) = tailor::persist::check_replaceable(out, marker) {
+        bail!("{flag} {} {e}", out.display());
+    }
+    Ok(())
+}
+
 /// True when two paths name the same file, however they are spelled.
 pub fn same_file(a: &Path, b: &Path) -> bool {
     resolved(a) == resolved(b)

@@ -123,6 +123,7 @@ fn sentences(examples: &[WeakExample]) -> Vec<LabelledSentence> {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let started = Instant::now();
+    super::paths::refuse_replacing("--out", &args.out, tailor::disambiguate::model::COUNTS_FILE)?;
     let extracts = (args.extracts != "none").then(|| PathBuf::from(&args.extracts));
     if let Some(dir) = &extracts {
         ensure!(

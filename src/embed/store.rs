@@ -25,6 +25,8 @@ use super::train::{EpochRecord, Params, TrainConfig, TrainState};
 /// Bumped whenever the directory layout changes; loading refuses other versions.
 pub const FORMAT_VERSION: u32 = 1;
 const MANIFEST: &str = "manifest.json";
+/// The file that marks a directory as embeddings, for [`crate::persist::check_replaceable`].
+pub const EMBEDDINGS_MARKER: &str = "entities.safetensors";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedManifest {
@@ -430,7 +432,8 @@ pub fn save(
     let path = s.join(MANIFEST);
     let json = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
     std::fs::write(&path, json).map_err(|e| EmbedError::io(&path, e))?;
-    crate::kb::store::replace_dir(staging.keep(), dir)?;
+    crate::persist::replace_dir(&staging.keep(), dir, EMBEDDINGS_MARKER)
+        .map_err(|e| EmbedError::io(dir, e))?;
     Ok(())
 }
 

@@ -71,6 +71,8 @@ pub fn fetch(options: &FetchOptions) -> Result<FetchReport> {
         }
     }
 
+    crate::persist::check_replaceable(&options.dir, MANIFEST)
+        .map_err(|e| EncodeError::io(&options.dir, e))?;
     let started = Instant::now();
     let parent = parent_of(&options.dir);
     fs::create_dir_all(&parent).map_err(|e| EncodeError::io(&parent, e))?;
@@ -92,7 +94,8 @@ pub fn fetch(options: &FetchOptions) -> Result<FetchReport> {
     let json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     fs::write(&manifest_path, json).map_err(|e| EncodeError::io(&manifest_path, e))?;
 
-    replace_dir(&unpacked, &options.dir)?;
+    crate::persist::replace_dir(&unpacked, &options.dir, MANIFEST)
+        .map_err(|e| EncodeError::io(&options.dir, e))?;
     let report = report(&options.dir, &manifest, true);
     tracing::info!(
         dir = %options.dir.display(),
@@ -288,19 +291,6 @@ fn parent_of(dir: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
-}
-
-/// Moves the ready folder onto `dir`, removing what was there only once the new one is in.
-fn replace_dir(ready: &Path, dir: &Path) -> Result<()> {
-    if dir.exists() {
-        let old = dir.with_extension(format!("old-{}", std::process::id()));
-        fs::rename(dir, &old).map_err(|e| EncodeError::io(dir, e))?;
-        fs::rename(ready, dir).map_err(|e| EncodeError::io(dir, e))?;
-        fs::remove_dir_all(&old).map_err(|e| EncodeError::io(&old, e))?;
-    } else {
-        fs::rename(ready, dir).map_err(|e| EncodeError::io(dir, e))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -46,27 +46,18 @@ pub fn save(kb: &Kb, dir: &Path) -> Result<()> {
         .tempdir_in(parent)
         .map_err(|e| KbError::io(parent, e))?;
     let _partial = crate::interrupt::Partial::track(staging.path());
+    crate::persist::check_replaceable(dir, STORE_MARKER).map_err(|e| KbError::io(dir, e))?;
 
     write_tables(kb, staging.path())?;
     let manifest_path = staging.path().join(MANIFEST);
     let json = serde_json::to_vec_pretty(&kb.manifest).expect("manifest serializes");
     fs::write(&manifest_path, json).map_err(|e| KbError::io(&manifest_path, e))?;
 
-    replace_dir(staging.keep(), dir)
+    crate::persist::replace_dir(&staging.keep(), dir, STORE_MARKER).map_err(|e| KbError::io(dir, e))
 }
 
-/// Moves a finished directory onto `dir`, keeping the old one until the new one is in place.
-pub fn replace_dir(ready: PathBuf, dir: &Path) -> Result<()> {
-    if dir.exists() {
-        let old = dir.with_extension(format!("old-{}", std::process::id()));
-        fs::rename(dir, &old).map_err(|e| KbError::io(dir, e))?;
-        fs::rename(&ready, dir).map_err(|e| KbError::io(dir, e))?;
-        fs::remove_dir_all(&old).map_err(|e| KbError::io(&old, e))?;
-    } else {
-        fs::rename(&ready, dir).map_err(|e| KbError::io(dir, e))?;
-    }
-    Ok(())
-}
+/// The file that marks a directory as a KB store, for [`crate::persist::check_replaceable`].
+pub const STORE_MARKER: &str = "entities.parquet";
 
 fn write_tables(kb: &Kb, dir: &Path) -> Result<()> {
     let e = &kb.entities;
