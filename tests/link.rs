@@ -104,6 +104,35 @@ fn gold_mentions_are_linked_as_given() {
 }
 
 #[test]
+fn a_field_tailor_does_not_read_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // a misspelt "mentions" would otherwise link detected mentions without a word
+    let line = |id: &str| {
+        format!(
+            "{{\"id\": \"{id}\", \"text\": \"Paris is big.\", \"url\": \"u\", \
+             \"mentons\": [{{\"start\": 0, \"end\": 5}}]}}\n"
+        )
+    };
+    let input = write(
+        dir.path(),
+        "docs.jsonl",
+        format!("{}{}", line("d1"), line("d2")).as_bytes(),
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert_eq!(
+        err.matches("field \"mentons\" is ignored").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(err.matches("field \"url\" is ignored").count(), 1, "{err}");
+    assert!(err.contains("docs.jsonl: line 1"), "{err}");
+    assert_eq!(records(&out).len(), 2);
+}
+
+#[test]
 fn a_bad_record_stops_the_run_and_leaves_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(

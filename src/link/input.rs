@@ -5,6 +5,7 @@
 //! are looked through; compressed Parquet is refused, since Parquet needs a seekable file (and
 //! compresses its pages itself).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -106,6 +107,10 @@ struct JsonDocument {
     id: Option<serde_json::Value>,
     text: Option<String>,
     mentions: Option<Vec<GivenSpan>>,
+    /// Fields tailor does not read (a corpus's `url`, `title`), kept by name only, so that a
+    /// misspelt `mentions` is reported instead of silently linking detected mentions.
+    #[serde(flatten)]
+    other: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 fn jsonl(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> {
@@ -123,6 +128,7 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
     let mut line_no = 0u64;
     let mut split = reader.split(b'\n');
     let mut failed = false;
+    let mut reported: BTreeSet<String> = BTreeSet::new();
     Box::new(std::iter::from_fn(move || loop {
         if failed {
             return None;
@@ -151,7 +157,19 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
             continue;
         }
         return Some(match parse_json_record(line) {
-            Ok(doc) => Ok(InputDocument { record, ..doc }),
+            Ok((doc, other)) => {
+                for field in other {
+                    if !reported.contains(&field) {
+                        tracing::warn!(
+                            "{}: {record}: field \"{field}\" is ignored (tailor reads \"id\", \
+                             \"text\" and \"mentions\"); said once per field",
+                            path.display()
+                        );
+                        reported.insert(field);
+                    }
+                }
+                Ok(InputDocument { record, ..doc })
+            }
             Err((id, m)) => Err(LinkError::bad(&path, record, m).with_id(id)),
         });
     }))
@@ -159,12 +177,14 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
 
 #[cfg(test)]
 fn parse_json_document(line: &str) -> Result<InputDocument, String> {
-    parse_json_record(line).map_err(|(_, message)| message)
+    parse_json_record(line)
+        .map(|(doc, _)| doc)
+        .map_err(|(_, message)| message)
 }
 
 /// [`parse_json_document`], also giving the record's id with an error found after the id was
-/// read.
-fn parse_json_record(line: &str) -> Result<InputDocument, (Option<String>, String)> {
+/// read, and the names of the fields it does not read.
+fn parse_json_record(line: &str) -> Result<(InputDocument, Vec<String>), (Option<String>, String)> {
     // serde reads a struct from an array too, by position: ["text", "id", null] would pass
     // with its id and text swapped
     if !line.trim_start().starts_with('{') {
@@ -202,12 +222,16 @@ fn parse_json_record(line: &str) -> Result<InputDocument, (Option<String>, Strin
     if let Some(spans) = &doc.mentions {
         check_spans(&text, spans).map_err(|m| (Some(id.clone()), m))?;
     }
-    Ok(InputDocument {
-        id,
-        text,
-        mentions: doc.mentions,
-        record: String::new(),
-    })
+    let other = doc.other.into_keys().collect();
+    Ok((
+        InputDocument {
+            id,
+            text,
+            mentions: doc.mentions,
+            record: String::new(),
+        },
+        other,
+    ))
 }
 
 /// The error for a line that is JSON but not an object, naming what it is instead (serde's
@@ -346,6 +370,22 @@ mod tests {
         assert!(parse_json_document("{oops")
             .unwrap_err()
             .contains("not a JSON document"));
+    }
+
+    #[test]
+    fn fields_not_read_are_named_and_wrong_types_keep_their_path() {
+        let line = r#"{"id":"a","text":"Paris","url":"x","mentons":[{"start":0,"end":5}]}"#;
+        let (doc, other) = parse_json_record(line).unwrap();
+        assert_eq!(doc.mentions, None);
+        assert_eq!(other, ["mentons", "url"]);
+        let err = parse_json_document(r#"{"id":"a","text":5,"url":"x"}"#).unwrap_err();
+        assert!(
+            err.contains("field \"text\"") && err.contains("integer"),
+            "{err}"
+        );
+        let line = r#"{"id":"a","text":"abc","mentions":[{"start":"0","end":1}]}"#;
+        let err = parse_json_document(line).unwrap_err();
+        assert!(err.contains("mentions[0].start"), "{err}");
     }
 
     #[test]
