@@ -7,9 +7,12 @@
 //! [`WINDOW`] mentions on each side (and any entity known to be in the text, such as the subject
 //! of an article). An entity whose names contain every word of the mention and that is an anchor
 //! itself ("Jobs" after "Steve Jobs") or that a relation joins to one becomes a candidate of
-//! source [`CandidateSource::Context`]; a fuzzy candidate already there that is itself an anchor
-//! ("Jobs" finds Steve Jobs fuzzily, and "Steve Jobs" was named nearby) is raised the same way
-//! and becomes of source [`CandidateSource::Raised`].
+//! source [`CandidateSource::Context`]; a fuzzy candidate already there with the same support
+//! ("Jobs" finds Steve Jobs fuzzily, and "Steve Jobs" was named nearby; "Steve" finds him at
+//! rank 8 of the Steves, next to "Apple") is raised the same way and becomes of source
+//! [`CandidateSource::Raised`]. Support through a relation counts for a fuzzy candidate as for a
+//! new one: counting only the entity itself named nearby left the Steve linked to Apple at his
+//! fuzzy rank while Steves the alias table never proposed were added above him.
 //! They share [`CONTEXT_SHARE`] of the prior by their support: the anchors' prior mass, averaged
 //! over the other mentions. Their `alias_prior` stays what the alias table said.
 
@@ -164,11 +167,9 @@ pub fn add_context_candidates(
                     // the entity itself counts: "Jobs" after "Steve Jobs" is the same man
                     let itself = mass_of(&e);
                     let support = match own.binary_search_by_key(&e, |o| o.0) {
-                        // a fuzzy candidate already there gains only as the same entity named
-                        // nearby; an exact one needs nothing
-                        Ok(at) if !own[at].1 => itself,
-                        Ok(_) => 0.0,
-                        Err(_) => itself + neighbours.iter().map(mass_of).sum::<f32>(),
+                        // an exact candidate needs nothing
+                        Ok(at) if own[at].1 => 0.0,
+                        _ => itself + neighbours.iter().map(mass_of).sum::<f32>(),
                     };
                     (support > 0.0).then(|| (e, support / others as f32))
                 })
@@ -352,6 +353,41 @@ mod tests {
         assert!((man.prior - want).abs() < 1e-6, "{man:?}");
         assert_eq!(man.alias_prior, 0.1, "the alias prior is untouched");
         assert_eq!(lists[0][0].prior, 1.0, "an exact candidate needs nothing");
+    }
+
+    #[test]
+    fn a_fuzzy_namesake_linked_to_another_mention_is_raised() {
+        let f = Fixture::new(
+            &[
+                ("Q1", "Steve Jobs"),
+                ("Q2", "Steve Martin"),
+                ("Q3", "Apple Inc."),
+            ],
+            &[("Q3", "P112", "Q1")],
+        );
+        let (jobs, martin, apple) = (f.idx("Q1"), f.idx("Q2"), f.idx("Q3"));
+        let mut lists = vec![
+            vec![
+                candidate(martin, 0.6, CandidateSource::Fuzzy),
+                candidate(jobs, 0.4, CandidateSource::Fuzzy),
+            ],
+            vec![candidate(apple, 1.0, CandidateSource::Exact)],
+        ];
+        f.add(&["steve", "apple inc"], &mut lists, &[]);
+        let steve = &lists[0];
+        assert_eq!(steve.len(), 2, "{steve:?}");
+        assert_eq!(
+            steve[0].entity, jobs,
+            "the Steve Apple names ranks first: {steve:?}"
+        );
+        assert_eq!(steve[0].source, CandidateSource::Raised);
+        let want = 0.4 * (1.0 - CONTEXT_SHARE) + CONTEXT_SHARE;
+        assert!((steve[0].prior - want).abs() < 1e-5, "{steve:?}");
+        assert_eq!(
+            steve[1].source,
+            CandidateSource::Fuzzy,
+            "no link, no support"
+        );
     }
 
     #[test]
