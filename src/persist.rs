@@ -61,11 +61,22 @@ pub fn persist_written(tmp: tempfile::TempPath, target: &Path) -> io::Result<()>
     Ok(())
 }
 
-/// Refuses to let a new output directory replace `dir` unless `dir` is missing, empty, or an
-/// earlier output of the same kind, which holds the file `marker` (a KB store's
-/// `entities.parquet`, a model's `entity_counts.json`). Outputs replace their directory whole,
-/// so `--out ~/Documents` would otherwise delete the user's files.
-pub fn check_replaceable(dir: &Path, marker: &str) -> io::Result<()> {
+/// What a directory output is made of, so that an earlier one can be told from a directory
+/// of anything else before it is replaced.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputDir {
+    /// A file every such output holds (a KB store's `entities.parquet`).
+    pub marker: &'static str,
+    /// Every name such an output writes at its top level, hidden caches aside; empty where it
+    /// varies (a text encoder's files are the wheel's).
+    pub names: &'static [&'static str],
+}
+
+/// Refuses to let a new output of `kind` replace `dir` unless `dir` is missing, empty, or an
+/// earlier output of the same kind holding nothing but what that kind writes (and hidden
+/// caches). Outputs replace their directory whole, so `--out ~/Documents`, or a user's notes
+/// kept in a KB directory, would otherwise be deleted.
+pub fn check_replaceable(dir: &Path, kind: &OutputDir) -> io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -80,32 +91,46 @@ pub fn check_replaceable(dir: &Path, marker: &str) -> io::Result<()> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    if names.is_empty() || names.iter().any(|n| n == marker) {
+    names.sort();
+    let listed = |found: &[&String]| {
+        let more = match found.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        format!("\"{}\"{more}", found[0])
+    };
+    if names.is_empty() {
         return Ok(());
     }
-    names.sort();
-    Err(io::Error::other(format!(
-        "holds files of something else (\"{}\"{}; no {marker}), which writing the output here \
-         would delete: name a new or empty directory",
-        names[0],
-        if names.len() > 1 {
-            format!(" and {} more", names.len() - 1)
-        } else {
-            String::new()
-        }
-    )))
+    if !names.iter().any(|n| n == kind.marker) {
+        let all: Vec<&String> = names.iter().collect();
+        return Err(io::Error::other(format!(
+            "holds files of something else ({}; no {}), which writing the output here would \
+             delete: name a new or empty directory",
+            listed(&all),
+            kind.marker
+        )));
+    }
+    let foreign: Vec<&String> = names
+        .iter()
+        .filter(|n| !n.starts_with('.') && !kind.names.is_empty())
+        .filter(|n| !kind.names.contains(&n.as_str()))
+        .collect();
+    if !foreign.is_empty() {
+        return Err(io::Error::other(format!(
+            "is an earlier output but also holds {}, which replacing it would delete: move \
+             that out first",
+            listed(&foreign)
+        )));
+    }
+    Ok(())
 }
 
 /// Moves the finished directory `ready` onto `dir`, keeping the old one until the new one is
-/// in place. An existing `dir` is replaced only as [`check_replaceable`] allows; refused, the
-/// finished output stays in `ready` and the error says so.
-pub fn replace_dir(ready: &Path, dir: &Path, marker: &str) -> io::Result<()> {
-    if let Err(e) = check_replaceable(dir, marker) {
-        return Err(io::Error::other(format!(
-            "{e} (the finished output is left in {})",
-            ready.display()
-        )));
-    }
+/// in place. An existing `dir` is replaced only as [`check_replaceable`] allows. On an error
+/// `ready` is left where it is, for the caller to remove or to name.
+pub fn replace_dir(ready: &Path, dir: &Path, kind: &OutputDir) -> io::Result<()> {
+    check_replaceable(dir, kind)?;
     if dir.exists() {
         let old = dir.with_extension(format!("old-{}", std::process::id()));
         std::fs::rename(dir, &old)?;
@@ -129,6 +154,28 @@ pub fn readable_by_all(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Opens a finished directory and the files in it to everyone (0755 and 0644), as
+/// [`readable_by_all`] does a file: a temporary directory is created private, so a cache built
+/// in one (the fuzzy index inside a shared KB) would be unreadable to the KB's other users.
+pub fn dir_readable_by_all(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dir_readable_by_all(&path)?;
+            } else {
+                readable_by_all(&path)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 /// `e` without the temporary path `tempfile` appends to the errors of its files (`… at path
 /// "/out/.tailor-partial-x"`); any other error as it is.
 pub fn plain(e: io::Error) -> io::Error {
@@ -143,22 +190,44 @@ pub fn plain(e: io::Error) -> io::Error {
 
 #[cfg(test)]
 mod replace_tests {
+    use super::{check_replaceable, OutputDir};
+
+    const KIND: OutputDir = OutputDir {
+        marker: "entities.parquet",
+        names: &["entities.parquet", "manifest.json"],
+    };
+
     #[test]
     fn only_a_missing_empty_or_same_kind_directory_is_replaceable() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        assert!(super::check_replaceable(&d.join("new"), "entities.parquet").is_ok());
-        assert!(
-            super::check_replaceable(d, "entities.parquet").is_ok(),
-            "empty"
-        );
+        assert!(check_replaceable(&d.join("new"), &KIND).is_ok());
+        assert!(check_replaceable(d, &KIND).is_ok(), "empty");
         std::fs::write(d.join("thesis.txt"), "mine").unwrap();
-        let err = super::check_replaceable(d, "entities.parquet").unwrap_err();
+        let err = check_replaceable(d, &KIND).unwrap_err();
         assert!(err.to_string().contains("thesis.txt"), "{err}");
+        // the marker alone does not make a directory of notes an earlier output
         std::fs::write(d.join("entities.parquet"), "").unwrap();
-        assert!(super::check_replaceable(d, "entities.parquet").is_ok());
-        let file = d.join("thesis.txt");
-        assert!(super::check_replaceable(&file, "entities.parquet").is_err());
+        let err = check_replaceable(d, &KIND).unwrap_err();
+        assert!(err.to_string().contains("\"thesis.txt\""), "{err}");
+        std::fs::remove_file(d.join("thesis.txt")).unwrap();
+        std::fs::write(d.join("manifest.json"), "").unwrap();
+        std::fs::write(d.join(".fuzzy-cache"), "").unwrap();
+        assert!(
+            check_replaceable(d, &KIND).is_ok(),
+            "its own files and a hidden cache"
+        );
+        let file = d.join("manifest.json");
+        assert!(check_replaceable(&file, &KIND).is_err());
+        let any = OutputDir {
+            marker: "manifest.json",
+            names: &[],
+        };
+        std::fs::write(d.join("vocab.txt"), "").unwrap();
+        assert!(
+            check_replaceable(d, &any).is_ok(),
+            "a kind whose files vary"
+        );
     }
 }
 
@@ -166,6 +235,26 @@ mod replace_tests {
 mod tests {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_finished_directory_is_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir_in(dir.path()).unwrap();
+        std::fs::write(cache.path().join(".managed.json"), "[]").unwrap();
+        std::fs::set_permissions(
+            cache.path().join(".managed.json"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        super::dir_readable_by_all(cache.path()).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(cache.path()),
+            0o755,
+            "a temporary directory is made 0700"
+        );
+        assert_eq!(mode(&cache.path().join(".managed.json")), 0o644);
+    }
 
     #[test]
     fn a_finished_file_is_in_place_and_readable_by_others() {

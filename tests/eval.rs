@@ -362,3 +362,47 @@ fn records_go_where_the_user_said_creating_directories_or_fail_before_the_work()
         "{err}"
     );
 }
+
+#[test]
+fn a_report_never_replaces_files_no_report_wrote_and_records_are_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = paris_gold(dir.path(), "one.benchmark.jsonl", 5);
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("report.md"), "my own report").unwrap();
+    // both refused before the KB (here missing) is loaded
+    let no_kb = dir.path().join("no-kb");
+    let run = eval_prior(&["--kb", s(&no_kb), "--gold", s(&gold), "--report", s(&mine)]);
+    assert!(!run.status.success(), "a user's report.md was written over");
+    let err = stderr(&run);
+    assert!(err.contains("report.md") && !err.contains("no-kb"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(mine.join("report.md")).unwrap(),
+        "my own report"
+    );
+    let run = eval_prior(&["--kb", s(&no_kb), "--gold", s(&gold), "--records", s(&mine)]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("is a directory") && !err.contains("no-kb"),
+        "{err}"
+    );
+
+    // an earlier report is replaced, and other files beside it are left alone
+    let report = dir.path().join("report");
+    for _ in 0..2 {
+        ok(eval_prior(&[
+            "--kb",
+            "kb/default",
+            "--gold",
+            s(&gold),
+            "--report",
+            s(&report),
+        ]));
+        std::fs::write(report.join("notes.txt"), "kept").unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(report.join("notes.txt")).unwrap(),
+        "kept"
+    );
+}

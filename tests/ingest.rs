@@ -415,3 +415,95 @@ fn an_output_directory_of_other_files_is_never_replaced() {
     assert!(!run.status.success(), "a KB replaced embeddings");
     assert!(emb.join("entities.safetensors").exists());
 }
+
+/// The rejects list is an output too: never written over a source, and put in place only when
+/// the ingest read everything (a run stopped by too many bad records leaves none).
+#[test]
+fn the_rejects_file_never_replaces_an_input_and_a_failed_run_leaves_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let triples = d.join("t.tsv");
+    let content = "Q1\tP31\tQ2\nbroken\nQ3\tP31\n";
+    std::fs::write(&triples, content).unwrap();
+    let kb_dir = d.join("kb");
+    let run = tailor(&[
+        "ingest",
+        "--triples",
+        s(&triples),
+        "--max-errors",
+        "5",
+        "--rejects",
+        s(&triples),
+        "--out",
+        s(&kb_dir),
+    ]);
+    assert!(!run.status.success(), "the rejects list replaced its input");
+    assert!(stderr(&run).contains("--rejects"), "{}", stderr(&run));
+    assert_eq!(std::fs::read_to_string(&triples).unwrap(), content);
+    assert!(!kb_dir.exists());
+
+    let run = tailor(&[
+        "ingest",
+        "--triples",
+        s(&triples),
+        "--max-errors",
+        "1",
+        "--out",
+        s(&kb_dir),
+    ]);
+    assert!(!run.status.success());
+    assert!(
+        !d.join("kb.rejects.jsonl").exists(),
+        "a failed run left its rejects"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d).unwrap().flatten().collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+
+    // an input inside the output directory would go with it
+    let inside = d.join("newkb");
+    std::fs::create_dir(&inside).unwrap();
+    std::fs::copy(&triples, inside.join("t.tsv")).unwrap();
+    let run = tailor(&[
+        "ingest",
+        "--triples",
+        s(&inside.join("t.tsv")),
+        "--max-errors",
+        "5",
+        "--out",
+        s(&inside),
+    ]);
+    assert!(
+        !run.status.success(),
+        "the output replaced the directory of its input"
+    );
+    assert!(inside.join("t.tsv").exists());
+
+    // a KB directory that also holds the user's notes is not replaced with them
+    let run = tailor(&[
+        "ingest",
+        "--triples",
+        s(&triples),
+        "--max-errors",
+        "5",
+        "--out",
+        s(&kb_dir),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(d.join("kb.rejects.jsonl").exists());
+    std::fs::write(kb_dir.join("NOTES.txt"), "mine").unwrap();
+    let run = tailor(&[
+        "ingest",
+        "--triples",
+        s(&triples),
+        "--max-errors",
+        "5",
+        "--out",
+        s(&kb_dir),
+    ]);
+    assert!(!run.status.success(), "the notes went with the old store");
+    assert!(stderr(&run).contains("NOTES.txt"), "{}", stderr(&run));
+    assert_eq!(
+        std::fs::read_to_string(kb_dir.join("NOTES.txt")).unwrap(),
+        "mine"
+    );
+}

@@ -118,3 +118,33 @@ fn builds_consistent_training_data_from_the_default_kb() {
         .unwrap();
     assert!(not_top > 0.0, "some golds are not the prior's choice");
 }
+
+#[test]
+fn no_output_lands_on_or_in_the_kb_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb");
+    std::fs::create_dir(&kb).unwrap();
+    std::fs::write(kb.join("entities.parquet"), "a KB's table").unwrap();
+    // the training split beside the tables, or a side file named after one
+    for out in [kb.join("entities.parquet"), kb.join("weak.jsonl")] {
+        let run = Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .current_dir(root(""))
+            .args([
+                "weak-labels",
+                "--kb",
+                kb.to_str().unwrap(),
+                "--extracts",
+                "none",
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!run.status.success(), "{} was written", out.display());
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains("which this run reads"), "{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(kb.join("entities.parquet")).unwrap(),
+        "a KB's table"
+    );
+}

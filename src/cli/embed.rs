@@ -152,7 +152,14 @@ fn train(a: TrainArgs) -> Result<()> {
     let Some(out) = a.out.clone() else {
         bail!("--out is required")
     };
-    super::paths::refuse_replacing("--out", &out, tailor::embed::EMBEDDINGS_MARKER)?;
+    super::paths::refuse_replacing("--out", &out, &tailor::embed::EMBEDDINGS_DIR)?;
+    let reads: Vec<&std::path::Path> = [Some(&a.kb), a.train.as_ref(), a.valid.as_ref()]
+        .into_iter()
+        .chain([a.test.as_ref()])
+        .flatten()
+        .map(|p| p.as_path())
+        .collect();
+    super::paths::refuse_inputs_inside("--out", &out, &reads)?;
     let start = Instant::now();
     let mut data = match &a.train {
         Some(t) => TripleData::from_files(t, a.valid.as_deref(), a.test.as_deref())?,

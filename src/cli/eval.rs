@@ -61,9 +61,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
     reads.extend(model_reads.iter().map(PathBuf::as_path));
     if let Some(records) = &args.records {
         super::paths::refuse_overwriting("--records", records, &reads)?;
+        anyhow::ensure!(
+            !records.is_dir(),
+            "--records {} is a directory: name the JSONL file to write",
+            records.display()
+        );
     }
     if let Some(report) = &args.report.report {
         super::paths::refuse_overwriting("--report", report, &reads)?;
+        tailor::eval::report::check_report_dir(report)?;
     }
     let golds = args
         .gold

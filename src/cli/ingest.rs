@@ -1,6 +1,6 @@
 //! `tailor ingest`: sources from a pipeline config and/or flags into a KB store.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -78,7 +78,9 @@ pub fn run(args: IngestArgs) -> Result<()> {
         .out
         .or(out)
         .context("no output: give --out (or `out` in the config)")?;
-    super::paths::refuse_replacing("--out", &out, kb::store::STORE_MARKER)?;
+    super::paths::refuse_replacing("--out", &out, &kb::store::KB_DIR)?;
+    let inputs: Vec<&Path> = sources.iter().map(|s| s.path()).collect();
+    super::paths::refuse_inputs_inside("--out", &out, &inputs)?;
     let max_errors = args.max_errors.unwrap_or(max_errors);
     let rejects = args.rejects.or_else(|| {
         (max_errors > 0).then(|| {
@@ -87,6 +89,12 @@ pub fn run(args: IngestArgs) -> Result<()> {
             out.with_file_name(name)
         })
     });
+    if let Some(rejects) = &rejects {
+        // the rejects list written over a source would destroy it before it is read
+        let mut reads = inputs.clone();
+        reads.push(&out);
+        super::paths::refuse_overwriting("--rejects", rejects, &reads)?;
+    }
     let options = IngestOptions {
         max_errors,
         rejects: rejects.clone(),

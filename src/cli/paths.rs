@@ -46,10 +46,35 @@ pub fn refuse_overwriting(flag: &str, out: &Path, reads: &[&Path]) -> Result<()>
     Ok(())
 }
 
+/// Refuses an output directory that holds one of the run's inputs: it is replaced whole once
+/// the output is complete, which would delete the input with it.
+pub fn refuse_inputs_inside(flag: &str, out: &Path, reads: &[&Path]) -> Result<()> {
+    let target = resolved(out);
+    for read in reads {
+        let source = resolved(read);
+        if source != target && source.starts_with(&target) {
+            bail!(
+                "{flag} {} holds {}, which this run reads: the output replaces the directory \
+                 whole, so name another",
+                out.display(),
+                read.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Refuses, before any work, an output directory that holds something other than an earlier
 /// output of the same kind (marked by `marker`): the finished output replaces it whole.
-pub fn refuse_replacing(flag: &str, out: &Path, marker: &str) -> Result<()> {
-    if let Err(e) = tailor::persist::check_replaceable(out, marker) {
+pub fn refuse_replacing(flag: &str, out: &Path, kind: &tailor::persist::OutputDir) -> Result<()> {
+    let here = resolved(Path::new("."));
+    if here.starts_with(resolved(out)) {
+        bail!(
+            "{flag} {} is the current directory or one above it: name a directory of its own",
+            out.display()
+        );
+    }
+    if let Err(e) = tailor::persist::check_replaceable(out, kind) {
         bail!("{flag} {} {e}", out.display());
     }
     Ok(())

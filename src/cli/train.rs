@@ -1,7 +1,7 @@
 //! `tailor train`: weak labels from the KB, then the fusion model (and its ablations).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{ensure, Result};
@@ -123,7 +123,7 @@ fn sentences(examples: &[WeakExample]) -> Vec<LabelledSentence> {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let started = Instant::now();
-    super::paths::refuse_replacing("--out", &args.out, tailor::disambiguate::model::COUNTS_FILE)?;
+    super::paths::refuse_replacing("--out", &args.out, &tailor::disambiguate::model::MODEL_DIR)?;
     let extracts = (args.extracts != "none").then(|| PathBuf::from(&args.extracts));
     if let Some(dir) = &extracts {
         ensure!(
@@ -139,6 +139,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
             dir.display()
         );
     }
+    let mut reads: Vec<&Path> = vec![&args.retrieval.kb];
+    reads.extend(args.embeddings.iter().map(PathBuf::as_path));
+    reads.extend(extracts.as_deref());
+    reads.extend(args.encoder.as_deref());
+    super::paths::refuse_inputs_inside("--out", &args.out, &reads)?;
     let (kb, retriever) = load(&args.retrieval)?;
     let encoder = load_encoder(args.encoder.as_deref())?;
     let cache = entity_text_cache(&args.retrieval.kb, &encoder, args.relations_in_text);

@@ -67,6 +67,12 @@ pub fn run(args: WeakLabelsArgs) -> Result<()> {
             dir.display()
         );
     }
+    // none of the four files may land on, or in, what the run reads
+    let mut reads = vec![args.retrieval.kb.as_path()];
+    reads.extend(extracts.as_deref());
+    for path in weak::output_paths(&args.out) {
+        super::paths::refuse_overwriting("--out", &path, &reads)?;
+    }
     let (kb, retriever) = load(&args.retrieval)?;
     let options = WeakOptions {
         extracts,

@@ -54,7 +54,7 @@ pub use loss::{Loss, LossKind};
 pub use model::{logmap0, ModelKind, ModelView, Norm};
 pub use optim::Table;
 pub use sample::Corruption;
-pub use store::{save, update_manifest, EmbedManifest, Embeddings, EMBEDDINGS_MARKER};
+pub use store::{save, update_manifest, EmbedManifest, Embeddings, EMBEDDINGS_DIR};
 pub use train::{checkpoint_path, EpochRecord, Params, TrainConfig, TrainState, Trainer};
 
 #[cfg(test)]

@@ -21,12 +21,21 @@ use super::eval::Metrics;
 use super::model::{expmap0, ModelKind, ModelView, Norm};
 use super::tensors::{self, Named};
 use super::train::{EpochRecord, Params, TrainConfig, TrainState};
+use crate::persist::OutputDir;
 
 /// Bumped whenever the directory layout changes; loading refuses other versions.
 pub const FORMAT_VERSION: u32 = 1;
 const MANIFEST: &str = "manifest.json";
-/// The file that marks a directory as embeddings, for [`crate::persist::check_replaceable`].
-pub const EMBEDDINGS_MARKER: &str = "entities.safetensors";
+/// What an embeddings directory holds, for [`crate::persist::check_replaceable`].
+pub const EMBEDDINGS_DIR: OutputDir = OutputDir {
+    marker: "entities.safetensors",
+    names: &[
+        "entities.safetensors",
+        "relations.safetensors",
+        "types.safetensors",
+        MANIFEST,
+    ],
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedManifest {
@@ -432,8 +441,11 @@ pub fn save(
     let path = s.join(MANIFEST);
     let json = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
     std::fs::write(&path, json).map_err(|e| EmbedError::io(&path, e))?;
-    crate::persist::replace_dir(&staging.keep(), dir, EMBEDDINGS_MARKER)
-        .map_err(|e| EmbedError::io(dir, e))?;
+    let ready = staging.keep();
+    crate::persist::replace_dir(&ready, dir, &EMBEDDINGS_DIR).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&ready);
+        EmbedError::io(dir, e)
+    })?;
     Ok(())
 }
 

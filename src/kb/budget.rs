@@ -1,16 +1,27 @@
 //! The error budget of `--max-errors`: malformed records are either fatal (the default) or
-//! counted, logged and written to a rejects file, never dropped silently.
+//! counted, logged and written to a rejects file, never dropped silently. The rejects file is
+//! written aside and put in place only when the ingest has read every source, so a failed run
+//! leaves no partial list (and no earlier list is replaced by one).
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use tempfile::NamedTempFile;
+
 use super::error::{KbError, RecordAt, Result};
+use crate::interrupt::Partial;
+
+/// Where the skipped records go: the target, and the file written aside for it.
+struct Rejects {
+    path: PathBuf,
+    out: BufWriter<NamedTempFile>,
+    _partial: Partial,
+}
 
 pub struct ErrorBudget {
     limit: u64,
     count: u64,
-    rejects: Option<(PathBuf, BufWriter<File>)>,
+    rejects: Option<Rejects>,
 }
 
 #[derive(serde::Serialize)]
@@ -26,8 +37,13 @@ impl ErrorBudget {
     pub fn new(limit: u64, rejects: Option<&Path>) -> Result<Self> {
         let rejects = match rejects {
             Some(path) => {
-                let file = File::create(path).map_err(|e| KbError::io(path, e))?;
-                Some((path.to_path_buf(), BufWriter::new(file)))
+                let (tmp, partial) = crate::persist::aside(path, ".rejects.partial-")
+                    .map_err(|e| KbError::io(path, e))?;
+                Some(Rejects {
+                    path: path.to_path_buf(),
+                    out: BufWriter::new(tmp),
+                    _partial: partial,
+                })
             }
             None => None,
         };
@@ -56,7 +72,9 @@ impl ErrorBudget {
         }
         self.count += 1;
         tracing::warn!("skipped bad record: {err}");
-        if let (Some((path, out)), KbError::BadRecord { at, message }) = (&mut self.rejects, &err) {
+        if let (Some(Rejects { path, out, .. }), KbError::BadRecord { at, message }) =
+            (&mut self.rejects, &err)
+        {
             let RecordAt { path: file, line } = at;
             let reject = Reject {
                 file: file.display().to_string(),
@@ -71,9 +89,12 @@ impl ErrorBudget {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<u64> {
-        if let Some((path, out)) = &mut self.rejects {
-            out.flush().map_err(|e| KbError::io(path.as_path(), e))?;
+    /// Puts the rejects file in place; the count of skipped records.
+    pub fn finish(self) -> Result<u64> {
+        if let Some(Rejects { path, out, .. }) = self.rejects {
+            let io = |e| KbError::io(path.as_path(), e);
+            let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
+            crate::persist::persist(tmp, &path).map_err(io)?;
         }
         Ok(self.count)
     }

@@ -27,6 +27,7 @@ use parquet::file::properties::WriterProperties;
 use super::error::{KbError, Result};
 use super::manifest::{Manifest, FORMAT_VERSION};
 use super::model::{Alias, Entity, Kb, Relation, Triple};
+use crate::persist::OutputDir;
 
 const MANIFEST: &str = "manifest.json";
 
@@ -46,18 +47,34 @@ pub fn save(kb: &Kb, dir: &Path) -> Result<()> {
         .tempdir_in(parent)
         .map_err(|e| KbError::io(parent, e))?;
     let _partial = crate::interrupt::Partial::track(staging.path());
-    crate::persist::check_replaceable(dir, STORE_MARKER).map_err(|e| KbError::io(dir, e))?;
+    crate::persist::check_replaceable(dir, &KB_DIR).map_err(|e| KbError::io(dir, e))?;
 
     write_tables(kb, staging.path())?;
     let manifest_path = staging.path().join(MANIFEST);
     let json = serde_json::to_vec_pretty(&kb.manifest).expect("manifest serializes");
     fs::write(&manifest_path, json).map_err(|e| KbError::io(&manifest_path, e))?;
 
-    crate::persist::replace_dir(&staging.keep(), dir, STORE_MARKER).map_err(|e| KbError::io(dir, e))
+    let ready = staging.keep();
+    crate::persist::replace_dir(&ready, dir, &KB_DIR).map_err(|e| {
+        // a store that cannot be put in place is not left half-named beside it
+        let _ = fs::remove_dir_all(&ready);
+        KbError::io(dir, e)
+    })
 }
 
-/// The file that marks a directory as a KB store, for [`crate::persist::check_replaceable`].
-pub const STORE_MARKER: &str = "entities.parquet";
+/// What a KB store directory holds, for [`crate::persist::check_replaceable`].
+pub const KB_DIR: OutputDir = OutputDir {
+    marker: "entities.parquet",
+    names: &[
+        "entities.parquet",
+        "aliases.parquet",
+        "entity_types.parquet",
+        "type_parents.parquet",
+        "relations.parquet",
+        "triples.parquet",
+        MANIFEST,
+    ],
+};
 
 fn write_tables(kb: &Kb, dir: &Path) -> Result<()> {
     let e = &kb.entities;

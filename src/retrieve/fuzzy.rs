@@ -89,6 +89,9 @@ impl FuzzyIndex {
         };
         let partial = crate::interrupt::Partial::track(staging.path());
         Self::build(table, Some(staging.path()))?;
+        if let Err(e) = crate::persist::dir_readable_by_all(staging.path()) {
+            tracing::warn!("the fuzzy index cache stays private to this user: {e}");
+        }
         let ready = staging.keep();
         if stale {
             // Moved out of the way first: a directory cannot be renamed onto a full one.

@@ -28,7 +28,7 @@ use super::net::{FusionNet, NetShape};
 use super::preflight::{check_split_sizes, refuse_change};
 use super::signals::Signals;
 use super::store::{
-    kb_manifest_sha256, write_counts, ModelConfig, CONFIG_FILE, COUNTS_FILE, LAST_WEIGHTS_FILE,
+    kb_manifest_sha256, write_counts, ModelConfig, CONFIG_FILE, LAST_WEIGHTS_FILE, MODEL_DIR,
     MODEL_FORMAT_VERSION, WEIGHTS_FILE,
 };
 use super::train::{train, TrainOptions, TrainingMention};
@@ -224,8 +224,10 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         *counts.entry(plan.kb.entity(m.gold).id.clone()).or_default() += 1;
     }
     write_counts(&staging, &counts)?;
-    crate::persist::replace_dir(&staging, &plan.out, COUNTS_FILE)
-        .map_err(|e| ModelError::io(&plan.out, e))?;
+    crate::persist::replace_dir(&staging, &plan.out, &MODEL_DIR).map_err(|e| {
+        let kept = format!("{e} (the trained model is kept in {})", staging.display());
+        ModelError::io(&plan.out, std::io::Error::other(kept))
+    })?;
     Ok(FitReport {
         training_mentions: train_set.len(),
         holdout_mentions: holdout.len(),

@@ -32,5 +32,5 @@ pub use kg_vectors::KgVectors;
 pub use net::{FusionNet, NetShape};
 pub use scorer::{sentence_spans, ContextTotals, ModelScorer, SharedInputs, DEFAULT_NIL_THRESHOLD};
 pub use signals::Signals;
-pub use store::{ablations, read_counts, ModelConfig, COUNTS_FILE, ENTITY_TEXT_FILE};
+pub use store::{ablations, read_counts, ModelConfig, COUNTS_FILE, ENTITY_TEXT_FILE, MODEL_DIR};
 pub use train::{EpochRecord, HoldoutAccuracy, TrainOptions, TrainingMention};

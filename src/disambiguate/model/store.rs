@@ -32,6 +32,18 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The last epoch's weights, which `--resume` continues from.
 pub const LAST_WEIGHTS_FILE: &str = "last.safetensors";
 pub const COUNTS_FILE: &str = "entity_counts.json";
+/// What a model directory holds, for [`crate::persist::check_replaceable`].
+pub const MODEL_DIR: crate::persist::OutputDir = crate::persist::OutputDir {
+    marker: COUNTS_FILE,
+    names: &[
+        CONFIG_FILE,
+        WEIGHTS_FILE,
+        LAST_WEIGHTS_FILE,
+        COUNTS_FILE,
+        "kg",
+        "ablations",
+    ],
+};
 pub const ENTITY_TEXT_FILE: &str = "entity_text.safetensors";
 
 /// Everything about a model except its weights.

@@ -317,6 +317,17 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     bar
 }
 
+/// The files [`write`] writes for `out`: the training split itself, then beside it the
+/// held-out split, the entity counts and the statistics.
+pub fn output_paths(out: &Path) -> [PathBuf; 4] {
+    [
+        out.to_path_buf(),
+        sibling(out, "holdout", None),
+        sibling(out, "entity_counts", Some("json")),
+        sibling(out, "stats", Some("json")),
+    ]
+}
+
 /// Writes the splits, the entity counts and the statistics beside `out` (see [`output`]).
 /// Returns the paths written.
 pub fn write(kb: &Kb, data: &WeakData, out: &Path) -> Result<Vec<PathBuf>, WeakError> {
@@ -325,9 +336,7 @@ pub fn write(kb: &Kb, data: &WeakData, out: &Path) -> Result<Vec<PathBuf>, WeakE
             .map(|e| OutputRow::new(kb, e))
             .collect::<Vec<_>>()
     };
-    let holdout_path = sibling(out, "holdout", None);
-    let counts_path = sibling(out, "entity_counts", Some("json"));
-    let stats_path = sibling(out, "stats", Some("json"));
+    let [_, holdout_path, counts_path, stats_path] = output_paths(out);
     write_rows(out, &rows(&data.train))?;
     write_rows(&holdout_path, &rows(&data.holdout))?;
     let counts: BTreeMap<&str, u64> = data

@@ -194,11 +194,44 @@ fn write_aside(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvalError> {
 
 /// Writes `report.html`, `report.md` and `metrics.json` into `dir` (created if missing), with
 /// the change from `old` slice by slice where given.
+/// The files a report writes into its directory.
+const REPORT_FILES: [&str; 3] = ["metrics.json", "report.md", "report.html"];
+
+/// Refuses a report directory whose report files would replace someone else's: it may be new,
+/// hold other files, or hold an earlier report (its `metrics.json` reads as one), but a
+/// `report.md` of the user's is not written over.
+pub fn check_report_dir(dir: &Path) -> Result<(), EvalError> {
+    let bad = |message: String| EvalError::BadInput {
+        path: dir.to_path_buf(),
+        message,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(bad("is a file: a report is a directory of files".into()));
+    }
+    let present: Vec<&str> = REPORT_FILES
+        .into_iter()
+        .filter(|name| dir.join(name).exists())
+        .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    let metrics = dir.join(REPORT_FILES[0]);
+    if metrics.is_file() && read_metrics(&metrics).is_ok() {
+        return Ok(());
+    }
+    Err(bad(format!(
+        "holds {} that no earlier tailor report wrote (no readable metrics.json), which the \
+         report would replace: name another directory",
+        present.join(", ")
+    )))
+}
+
 pub fn write(
     dir: &Path,
     metrics: &ReportMetrics,
     old: Option<&ReportMetrics>,
 ) -> Result<(), EvalError> {
+    check_report_dir(dir)?;
     std::fs::create_dir_all(dir).map_err(|source| EvalError::Io {
         path: dir.to_path_buf(),
         source,
