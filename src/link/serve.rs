@@ -7,13 +7,18 @@
 //! - `GET /entity/{id}`: an entity's label, description, aliases and types.
 //! - `GET /health`: `{"status": "ok", ...}` once the KB and scorer are loaded.
 //!
-//! Every error is a JSON body `{"error": {"status", "message"}}` with a 4xx status: 400 for
-//! malformed JSON, 413 for a body, batch or document over its limit, 422 for a well-formed
-//! request that cannot be linked (a missing `text`, a span outside the text), 404 for an unknown
-//! entity or route. Linking is CPU work and runs on the blocking pool (a batch across rayon's
-//! threads), so slow requests never stall the accept loop. A connection that sends no whole
-//! request head within the read timeout (`--read-timeout`) is closed, and so is one whose body
-//! has not arrived whole within it (after a 408 answer). After SIGINT or SIGTERM, connections
+//! Every error the handlers answer is a JSON body `{"error": {"status", "message"}}` with a 4xx
+//! status: 400 for malformed JSON or an undecodable `/entity` path, 413 for a body, batch or
+//! document over its limit (a `Content-Length` over it is refused from the head, unread), 422
+//! for a well-formed request that cannot be linked (a missing `text`, a span outside the text,
+//! both a document and a batch, an id used twice in a batch), 404 for an unknown entity or
+//! route. A request that is not parseable HTTP/1.x never reaches them: hyper answers it with an
+//! empty 400, 414 or 431 and closes the connection, which cannot be changed from here.
+//!
+//! Linking is CPU work and runs on the blocking pool (a batch across rayon's threads), so slow
+//! requests never stall the accept loop. A connection that sends no whole request head within
+//! the read timeout (`--read-timeout`) is closed, and so is one whose body has not arrived whole
+//! within it (after a 408 answer). After SIGINT or SIGTERM, connections
 //! still open after the shutdown grace (`--shutdown-grace`) are dropped.
 
 use std::sync::Arc;
