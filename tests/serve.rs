@@ -67,6 +67,29 @@ impl Server {
         );
         (status, serde_json::from_str(body).unwrap())
     }
+
+    /// Sends `bytes` as they are on a new connection and reads until the server closes it (or
+    /// 20 s pass, to fail rather than hang): the status, the head and the body.
+    fn raw(&self, bytes: &[u8]) -> (u16, String, String) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(bytes).unwrap();
+        let mut raw = Vec::new();
+        let read = stream.read_to_end(&mut raw);
+        assert!(read.is_ok(), "no whole answer: {read:?}");
+        let text = String::from_utf8(raw).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, head.to_lowercase(), body.to_string())
+    }
+}
+
+/// The message of a JSON error answer, checked to carry its own status.
+fn message(status: u16, e: &Value) -> &str {
+    assert_eq!(e["error"]["status"].as_u64(), Some(status as u64), "{e}");
+    e["error"]["message"].as_str().unwrap()
 }
 
 impl Drop for Server {
@@ -294,5 +317,91 @@ fn a_stalled_client_does_not_hold_the_shutdown_past_its_grace() {
     assert!(
         waited >= 0.9,
         "stopped after {waited:.1}s, before its grace"
+    );
+}
+
+#[test]
+fn a_body_with_one_document_and_a_batch_is_refused() {
+    let server = Server::start(&[]);
+    let both = br#"{"text": "Paris.", "documents": [{"text": "x"}]}"#;
+    let (status, e) = server.request("POST", "/link", both);
+    assert_eq!(status, 422, "{e}");
+    let m = message(422, &e);
+    assert!(
+        m.contains("either one document") && m.contains("not both"),
+        "{m}"
+    );
+}
+
+#[test]
+fn repeated_ids_in_a_batch_are_refused_naming_both_documents() {
+    let server = Server::start(&[]);
+    let batch = br#"{"documents": [{"id": "a", "text": "Paris."}, {"id": "b", "text": "Rome."},
+                                   {"id": "a", "text": "Berlin."}]}"#;
+    let (status, e) = server.request("POST", "/link", batch);
+    assert_eq!(status, 422, "{e}");
+    let m = message(422, &e);
+    assert!(m.contains(r#"documents 0 and 2 have the id "a""#), "{m}");
+}
+
+#[test]
+fn an_oversized_content_length_is_refused_from_the_head_at_once() {
+    // the default read timeout (30 s) is what a server reading the body first would wait
+    let server = Server::start(&["--max-body-bytes", "100000"]);
+    let started = std::time::Instant::now();
+    let (status, head, body) = server.raw(
+        b"POST /link HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 99999999999\r\n\r\n",
+    );
+    let waited = started.elapsed().as_secs_f64();
+    assert_eq!(status, 413, "{head}{body}");
+    assert!(waited < 5.0, "answered after {waited:.1}s");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let e: Value = serde_json::from_str(&body).unwrap();
+    let m = message(413, &e);
+    assert!(
+        m.contains("99999999999") && m.contains("100000 bytes"),
+        "{m}"
+    );
+    assert_eq!(server.request("GET", "/health", b"").0, 200);
+}
+
+#[test]
+fn an_undecodable_entity_path_is_answered_in_json() {
+    let server = Server::start(&[]);
+    let (status, e) = server.request("GET", "/entity/%00%ff", b"");
+    assert_eq!(status, 400, "{e}");
+    assert!(message(400, &e).contains("UTF-8"), "{e}");
+    // a NUL alone decodes, and is an unknown entity like any other
+    let (status, e) = server.request("GET", "/entity/%00", b"");
+    assert_eq!((status, message(404, &e)), (404, "no entity \"\\0\""));
+}
+
+/// What docs/serve.md says of requests hyper cannot parse, before any handler runs: an empty
+/// 400, and the connection closed.
+#[test]
+fn malformed_http_is_answered_by_the_http_layer_as_documented() {
+    let server = Server::start(&[]);
+    for bad in [
+        &b"this is not http\r\n\r\n"[..],
+        b"POST /link HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n",
+    ] {
+        let (status, head, body) = server.raw(bad);
+        assert_eq!(status, 400, "{head}");
+        assert!(head.contains("content-length: 0"), "{head}");
+        assert_eq!(body, "");
+    }
+    assert_eq!(server.request("GET", "/health", b"").0, 200);
+}
+
+#[test]
+fn documents_that_are_not_an_array_are_named() {
+    let server = Server::start(&[]);
+    let (status, e) = server.request("POST", "/link", br#"{"documents": {"text": "Paris."}}"#);
+    assert_eq!(status, 422, "{e}");
+    let m = message(422, &e);
+    assert!(
+        m.starts_with(r#""documents" must be an array of documents"#),
+        "{m}"
     );
 }

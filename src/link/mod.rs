@@ -21,6 +21,7 @@ pub mod merge;
 mod output;
 pub mod parts;
 pub mod serve;
+mod serve_request;
 mod stream;
 
 use std::path::{Path, PathBuf};

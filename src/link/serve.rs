@@ -7,20 +7,25 @@
 //! - `GET /entity/{id}`: an entity's label, description, aliases and types.
 //! - `GET /health`: `{"status": "ok", ...}` once the KB and scorer are loaded.
 //!
-//! Every error is a JSON body `{"error": {"status", "message"}}` with a 4xx status: 400 for
-//! malformed JSON, 413 for a body, batch or document over its limit, 422 for a well-formed
-//! request that cannot be linked (a missing `text`, a span outside the text), 404 for an unknown
-//! entity or route. Linking is CPU work and runs on the blocking pool (a batch across rayon's
-//! threads), so slow requests never stall the accept loop. A connection that sends no whole
-//! request head within the read timeout (`--read-timeout`) is closed, and so is one whose body
-//! has not arrived whole within it (after a 408 answer). After SIGINT or SIGTERM, connections
+//! Every error the handlers answer is a JSON body `{"error": {"status", "message"}}` with a 4xx
+//! status: 400 for malformed JSON or an undecodable `/entity` path, 413 for a body, batch or
+//! document over its limit (a `Content-Length` over it is refused from the head, unread), 422
+//! for a well-formed request that cannot be linked (a missing `text`, a span outside the text,
+//! both a document and a batch, an id used twice in a batch), 404 for an unknown entity or
+//! route. A request that is not parseable HTTP/1.x never reaches them: hyper answers it with an
+//! empty 400, 414 or 431 and closes the connection, which cannot be changed from here.
+//!
+//! Linking is CPU work and runs on the blocking pool (a batch across rayon's threads), so slow
+//! requests never stall the accept loop. A connection that sends no whole request head within
+//! the read timeout (`--read-timeout`) is closed, and so is one whose body has not arrived whole
+//! within it (after a 408 answer). After SIGINT or SIGTERM, connections
 //! still open after the shutdown grace (`--shutdown-grace`) are dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,10 +35,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::input::{check_spans, GivenSpan, InputDocument};
 use super::linker::{LinkedDocument, Linker};
+use super::serve_request::parse_link_body;
 use crate::disambiguate::Scorer;
 use crate::kb::Kb;
 use crate::retrieve::Retriever;
@@ -100,7 +105,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
@@ -115,21 +120,6 @@ impl IntoResponse for ApiError {
         });
         (self.status, Json(body)).into_response()
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DocumentRequest {
-    id: Option<serde_json::Value>,
-    text: Option<String>,
-    mentions: Option<Vec<GivenSpan>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum LinkRequest {
-    Batch { documents: Vec<serde_json::Value> },
-    One(serde_json::Value),
 }
 
 #[derive(Debug, Serialize)]
@@ -166,8 +156,10 @@ async fn health(State(service): State<Arc<LinkService>>) -> Json<serde_json::Val
 
 async fn entity(
     State(service): State<Arc<LinkService>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    // axum's own answer to a path it cannot decode (`%ff`) is plain text
+    let Path(id) = id.map_err(|r| ApiError::new(r.status(), r.body_text()))?;
     let kb = service.kb;
     let idx = kb
         .entity_idx(&id)
@@ -193,42 +185,32 @@ async fn link(
     State(service): State<Arc<LinkService>>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let limit = service.limits.max_body_bytes;
+    if let Some(declared) = declared_length(&request) {
+        // Answered from the head alone: reading first would wait for a body that may never come
+        // (or take the read timeout to arrive) only to refuse it.
+        if declared > limit as u64 {
+            return Ok(too_large(format!(
+                "request body of {declared} bytes (its Content-Length) is over the limit of \
+                 {limit} bytes"
+            )));
+        }
+    }
     let timeout = service.limits.read_timeout;
     let Ok(body) = tokio::time::timeout(timeout, Bytes::from_request(request, &())).await else {
         return Ok(body_timed_out(timeout));
     };
-    let body = body.map_err(|r: BytesRejection| {
-        let message = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            format!(
-                "request body is over the limit of {} bytes",
-                service.limits.max_body_bytes
-            )
-        } else {
-            r.body_text()
-        };
-        ApiError::new(r.status(), message)
-    })?;
-    let request: LinkRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))?;
-    let (values, batch) = match request {
-        LinkRequest::Batch { documents } => (documents, true),
-        LinkRequest::One(value) => (vec![value], false),
+    let body = match body {
+        Ok(body) => body,
+        // a chunked body, or one longer than it said, found over the limit while being read
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Ok(too_large(format!(
+                "request body is over the limit of {limit} bytes"
+            )))
+        }
+        Err(r) => return Err(ApiError::new(r.status(), r.body_text())),
     };
-    if values.len() > service.limits.max_batch {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "{} documents is over the batch limit of {}",
-                values.len(),
-                service.limits.max_batch
-            ),
-        ));
-    }
-    let docs = values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| parse_document(i, v, &service.limits))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (docs, batch) = parse_link_body(&body, &service.limits)?;
     let linked = tokio::task::spawn_blocking(move || {
         let linker = service.linker();
         docs.par_iter().map(|d| linker.link(d)).collect::<Vec<_>>()
@@ -242,6 +224,30 @@ async fn link(
     })
 }
 
+/// The request's `Content-Length`, which hyper has already checked is one well-formed number.
+fn declared_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A 413 that closes the connection: the body it refuses is not read, and would otherwise be
+/// read as the next request.
+fn too_large(message: String) -> Response {
+    closing(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message).into_response())
+}
+
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// A 408 that closes the connection: the rest of the body may still come, and would be read as
 /// the next request.
 fn body_timed_out(timeout: Duration) -> Response {
@@ -249,67 +255,7 @@ fn body_timed_out(timeout: Duration) -> Response {
         "the request body did not arrive whole within the read timeout of {} s",
         timeout.as_secs_f64()
     );
-    let mut response = ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-fn parse_document(
-    at: usize,
-    value: serde_json::Value,
-    limits: &ServeLimits,
-) -> Result<InputDocument, ApiError> {
-    let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
-    // serde would read a struct from an array by position, with fields silently swapped
-    if !value.is_object() {
-        return Err(unprocessable(format!(
-            "document {at}: each document must be a JSON object with \"text\" (and \"id\"), \
-             not {}",
-            match value {
-                serde_json::Value::Array(_) => "an array",
-                serde_json::Value::String(_) => "a string",
-                serde_json::Value::Bool(_) => "a boolean",
-                serde_json::Value::Null => "null",
-                _ => "a number",
-            }
-        )));
-    }
-    let doc: DocumentRequest = serde_path_to_error::deserialize(value)
-        .map_err(|e| unprocessable(format!("document {at}: {e}")))?;
-    let id = match doc.id {
-        None => at.to_string(),
-        Some(serde_json::Value::String(s)) => s,
-        Some(serde_json::Value::Number(n)) => n.to_string(),
-        Some(_) => {
-            return Err(unprocessable(format!(
-                "document {at}: field \"id\" must be a string or a number"
-            )))
-        }
-    };
-    let text = doc
-        .text
-        .ok_or_else(|| unprocessable(format!("document {at}: field \"text\" is missing")))?;
-    if text.len() > limits.max_doc_bytes {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "document {at}: {} bytes of text is over the limit of {} bytes",
-                text.len(),
-                limits.max_doc_bytes
-            ),
-        ));
-    }
-    if let Some(spans) = &doc.mentions {
-        check_spans(&text, spans).map_err(|m| unprocessable(format!("document {at}: {m}")))?;
-    }
-    Ok(InputDocument {
-        id,
-        text,
-        mentions: doc.mentions,
-        record: format!("document {at}"),
-    })
+    closing(ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response())
 }
 
 /// Resolves on SIGINT or SIGTERM, to stop accepting and let requests in flight finish.
