@@ -112,6 +112,10 @@ fn output_kind(out: &Path) -> Result<Output> {
 pub fn run(args: LinkArgs) -> Result<()> {
     if args.merge {
         let inputs: Vec<PathBuf> = args.inputs.iter().map(PathBuf::from).collect();
+        // written into a directory being merged, the output would become one of its files
+        // (and be merged again, doubled, next time)
+        let reads: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        super::paths::refuse_overwriting("--out", &args.out, &reads)?;
         let report = merge::merge(&inputs, &args.out)?;
         eprintln!(
             "merged {} parts, {} records, into {}",
