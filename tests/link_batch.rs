@@ -543,3 +543,46 @@ fn two_documents_on_one_line_are_refused_not_dropped() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn an_output_directory_is_what_the_help_says() {
+    let help = tailor().args(["link", "--help"]).output().unwrap();
+    // clap may wrap the text at any space
+    let help = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("a path ending") && help.contains("a new path without an extension"),
+        "{help}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 3);
+    // a new directory with a dot in its name, said to be one by its trailing slash
+    let slashed = format!("{}/run.v2/", s(d));
+    let run = link(&[s(&corpus), "--out", &slashed, "--format", "jsonl"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        names(&d.join("run.v2")),
+        ["_progress.json", "part-00000.jsonl"]
+    );
+    // a new path without an extension is a directory
+    let plain = d.join("out");
+    let run = link(&[s(&corpus), "--out", s(&plain)]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(plain.join("_progress.json").is_file());
+    // any other new path with an extension is refused, saying what would be accepted
+    for name in ["results.txt", "results.json", "results.jsonl.gz", "v1.2"] {
+        let out = d.join(name);
+        let run = link(&[s(&corpus), "--out", s(&out)]);
+        assert!(!run.status.success(), "{name} was written");
+        let err = stderr(&run);
+        assert!(
+            err.contains("unknown output format") && err.contains("a path ending in /"),
+            "{name}: {err}"
+        );
+        assert!(!out.exists(), "{name}");
+    }
+}
