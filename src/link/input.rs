@@ -87,7 +87,7 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, LinkError> {
 /// When `bytes` (the start of a file that is not valid UTF-8) begin with the magic number of
 /// a compressed format, says so: a `corpus.jsonl` that is really gzip would otherwise fail as
 /// "invalid UTF-8".
-fn compressed_as(bytes: &[u8]) -> Option<String> {
+fn compressed_as(path: &Path, bytes: &[u8]) -> Option<String> {
     let (format, ext) = if bytes.starts_with(&[0x1f, 0x8b]) {
         ("gzip", ".gz")
     } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -98,8 +98,8 @@ fn compressed_as(bytes: &[u8]) -> Option<String> {
         return None;
     };
     Some(format!(
-        "the file looks {format}-compressed, not text: name it with {ext} at the end (as in \
-         corpus.jsonl{ext}) so it is decompressed"
+        "the file looks {format}-compressed, not text: name it {}{ext} so it is decompressed",
+        path.file_name().unwrap_or_default().to_string_lossy()
     ))
 }
 
@@ -116,7 +116,7 @@ fn text_file(path: &Path) -> InputItem {
         bytes.drain(..BOM.len());
     }
     let text = String::from_utf8(bytes).map_err(|e| {
-        let message = compressed_as(e.as_bytes())
+        let message = compressed_as(path, e.as_bytes())
             .unwrap_or_else(|| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()));
         LinkError::bad(path, &id, message)
     })?;
@@ -173,7 +173,7 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
         line_no += 1;
         let record = format!("line {line_no}");
         let Ok(mut line) = std::str::from_utf8(&raw) else {
-            let message = match compressed_as(&raw).filter(|_| line_no == 1) {
+            let message = match compressed_as(&path, &raw).filter(|_| line_no == 1) {
                 Some(found) => found,
                 None => "invalid UTF-8".into(),
             };
@@ -536,7 +536,7 @@ mod tests {
             .to_string();
         assert!(
             err.contains("record line 1: the file looks gzip-compressed")
-                && err.contains("corpus.jsonl.gz"),
+                && err.ends_with("name it corpus.jsonl.gz so it is decompressed"),
             "{err}"
         );
         let zst = dir.path().join("doc.txt");
