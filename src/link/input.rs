@@ -547,7 +547,7 @@ mod tests {
         .unwrap();
         let err = text_file(&zst).unwrap_err().to_string();
         assert!(
-            err.contains("looks zstd-compressed") && err.contains(".zst"),
+            err.contains("looks zstd-compressed") && err.contains("name it doc.txt.zst"),
             "{err}"
         );
         // text that is merely not UTF-8 is still said to be that
