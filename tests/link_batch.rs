@@ -461,3 +461,128 @@ fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     );
     assert!(!file.exists());
 }
+
+#[test]
+fn a_merge_writes_nothing_into_what_it_merges_and_reads_each_part_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 30);
+    let parts = d.join("parts");
+    let args = [s(&corpus), "--out", s(&parts), "--format", "jsonl"];
+    let run = link(&[&args[..], &["--part-docs", "10"]].concat());
+    assert!(run.status.success(), "{}", stderr(&run));
+    let before = names(&parts);
+    let first = parts.join("part-00000.jsonl");
+    let merge = |inputs: &[&str], out: &Path| {
+        tailor()
+            .args(["link", "-q", "--merge"])
+            .args(inputs)
+            .args(["--out", s(out)])
+            .output()
+            .unwrap()
+    };
+
+    // An output onto a part, anywhere inside the directory, or onto the directory itself.
+    for out in [first.clone(), parts.join("all.jsonl"), parts.clone()] {
+        let run = merge(&[s(&parts)], &out);
+        assert!(!run.status.success(), "merged into {}", out.display());
+        let err = stderr(&run);
+        assert!(
+            err.contains("inside") || err.contains("also read"),
+            "{}: {err}",
+            out.display()
+        );
+        assert_eq!(names(&parts), before, "{}", out.display());
+    }
+    let run = merge(&[s(&first)], &first);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("also read"), "{}", stderr(&run));
+
+    // The same part or directory named twice, however spelled, would repeat its records.
+    let merged = d.join("merged.jsonl");
+    let spelled = format!("{}/./", s(&parts));
+    let twice = [
+        vec![s(&parts), s(&parts)],
+        vec![s(&parts), &spelled],
+        vec![s(&first), s(&first)],
+        vec![s(&parts), s(&first)],
+    ];
+    for inputs in twice {
+        let run = merge(&inputs, &merged);
+        assert!(!run.status.success(), "{inputs:?} merged");
+        let err = stderr(&run);
+        assert!(
+            err.contains("twice") && err.contains("part-00000.jsonl")
+                || err.contains("named twice"),
+            "{inputs:?}: {err}"
+        );
+        assert!(!merged.exists());
+    }
+    let run = merge(&[s(&parts)], &merged);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(read_jsonl(&merged).len(), 30);
+}
+
+#[test]
+fn two_documents_on_one_line_are_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("two.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\":\"a\",\"text\":\"Paris.\"} {\"id\":\"b\",\"text\":\"Berlin.\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("o.jsonl");
+    let run = link(&[s(&input), "--out", s(&out)]);
+    assert!(!run.status.success(), "a line of two documents was linked");
+    let err = stderr(&run);
+    assert!(
+        err.contains("two.jsonl: record line 1: more than one JSON value on the line"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_output_directory_is_what_the_help_says() {
+    let help = tailor().args(["link", "--help"]).output().unwrap();
+    // clap may wrap the text at any space
+    let help = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("a path ending") && help.contains("a new path without an extension"),
+        "{help}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 3);
+    // a new directory with a dot in its name, said to be one by its trailing slash
+    let slashed = format!("{}/run.v2/", s(d));
+    let run = link(&[s(&corpus), "--out", &slashed, "--format", "jsonl"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        names(&d.join("run.v2")),
+        ["_progress.json", "part-00000.jsonl"]
+    );
+    // a new path without an extension is a directory
+    let plain = d.join("out");
+    let run = link(&[s(&corpus), "--out", s(&plain)]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(plain.join("_progress.json").is_file());
+    // any other new path with an extension is refused, saying what would be accepted
+    for name in ["results.txt", "results.json", "results.jsonl.gz", "v1.2"] {
+        let out = d.join(name);
+        let run = link(&[s(&corpus), "--out", s(&out)]);
+        assert!(!run.status.success(), "{name} was written");
+        let err = stderr(&run);
+        assert!(
+            err.contains("unknown output format") && err.contains("a path ending in /"),
+            "{name}: {err}"
+        );
+        assert!(!out.exists(), "{name}");
+    }
+}

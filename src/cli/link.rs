@@ -42,8 +42,12 @@ pub struct LinkArgs {
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Output: FILE.jsonl (a record per document) or FILE.parquet (a row per mention), written
-    /// aside and renamed at the end; `-` for JSONL on stdout; any other path is a directory of
-    /// numbered parts with a progress manifest, which --resume continues.
+    /// aside and renamed at the end; `-` for JSONL on stdout; or a directory of numbered parts
+    /// with a progress manifest, which --resume continues: an existing directory, a path ending
+    /// in `/` (run.v2/), or a new path without an extension (out). Any other path with an
+    /// extension (results.txt, results.json, results.jsonl.gz, v1.2) is refused: output is not
+    /// compressed, and such a name reads as a file. With --merge: FILE.parquet for Parquet
+    /// parts, any other FILE for JSONL parts.
     #[arg(long, short)]
     out: PathBuf,
     /// Format of the parts in an output directory.
@@ -89,7 +93,8 @@ enum Output {
 }
 
 /// Where the annotations go: `-`, a `.jsonl`/`.parquet` file, or else a directory of parts. A
-/// path that looks like a file of another format is refused rather than made a directory.
+/// path that looks like a file of another format is refused rather than made a directory; a
+/// trailing `/` says it is a directory whatever its name.
 fn output_kind(out: &Path) -> Result<Output> {
     let name = out.to_string_lossy();
     let lower = name.to_lowercase();
@@ -97,14 +102,15 @@ fn output_kind(out: &Path) -> Result<Output> {
         Ok(Output::Stdout)
     } else if name.ends_with(".jsonl") || name.ends_with(".parquet") {
         Ok(Output::File)
-    } else if out.is_dir() || out.extension().is_none() {
+    } else if out.is_dir() || out.extension().is_none() || name.ends_with('/') {
         Ok(Output::Parts)
     } else if lower.ends_with(".jsonl") || lower.ends_with(".parquet") {
         bail!("{name}: write the extension in lower case (.jsonl or .parquet)")
     } else {
         bail!(
             "{name}: unknown output format: expected FILE.jsonl, FILE.parquet, - (stdout) or a \
-             directory for parts"
+             directory for parts (an existing one, a path ending in /, or a new path without an \
+             extension); output is not compressed"
         )
     }
 }
@@ -112,6 +118,10 @@ fn output_kind(out: &Path) -> Result<Output> {
 pub fn run(args: LinkArgs) -> Result<()> {
     if args.merge {
         let inputs: Vec<PathBuf> = args.inputs.iter().map(PathBuf::from).collect();
+        // written into a directory being merged, the output would become one of its files
+        // (and be merged again, doubled, next time)
+        let reads: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        super::paths::refuse_overwriting("--out", &args.out, &reads)?;
         let report = merge::merge(&inputs, &args.out)?;
         eprintln!(
             "merged {} parts, {} records, into {}",

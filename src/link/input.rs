@@ -72,12 +72,40 @@ pub fn read_input(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, Li
     }
 }
 
+/// Opens `path`, decompressing by extension; a failure names the path once (the KB error
+/// already names it).
+fn open(path: &Path) -> Result<Box<dyn BufRead>, LinkError> {
+    open_source(path, None).map_err(|e| match e {
+        crate::kb::KbError::Io { source, .. } => LinkError::io(path, source),
+        other => LinkError::BadInput {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    })
+}
+
+/// When `bytes` (the start of a file that is not valid UTF-8) begin with the magic number of
+/// a compressed format, says so: a `corpus.jsonl` that is really gzip would otherwise fail as
+/// "invalid UTF-8".
+fn compressed_as(path: &Path, bytes: &[u8]) -> Option<String> {
+    let (format, ext) = if bytes.starts_with(&[0x1f, 0x8b]) {
+        ("gzip", ".gz")
+    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        ("zstd", ".zst")
+    } else if bytes.starts_with(b"BZh") && bytes.get(4..10) == Some(&b"1AY&SY"[..]) {
+        ("bzip2", ".bz2")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the file looks {format}-compressed, not text: name it {}{ext} so it is decompressed",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ))
+}
+
 fn text_file(path: &Path) -> InputItem {
     let mut bytes = Vec::new();
-    let mut reader = open_source(path, None).map_err(|e| LinkError::BadInput {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let mut reader = open(path)?;
     std::io::Read::read_to_end(&mut reader, &mut bytes).map_err(|e| LinkError::io(path, e))?;
     let id = path
         .file_name()
@@ -88,8 +116,9 @@ fn text_file(path: &Path) -> InputItem {
         bytes.drain(..BOM.len());
     }
     let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        LinkError::bad(path, &id, format!("invalid UTF-8 at byte {at}"))
+        let message = compressed_as(path, e.as_bytes())
+            .unwrap_or_else(|| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()));
+        LinkError::bad(path, &id, message)
     })?;
     Ok(InputDocument {
         text,
@@ -114,11 +143,7 @@ struct JsonDocument {
 }
 
 fn jsonl(path: &Path) -> Result<Box<dyn Iterator<Item = InputItem>>, LinkError> {
-    let reader = open_source(path, None).map_err(|e| LinkError::BadInput {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok(jsonl_from(path, reader))
+    Ok(jsonl_from(path, open(path)?))
 }
 
 /// JSONL documents from any reader. A read error (a truncated `.gz`, say) ends the stream after
@@ -148,7 +173,11 @@ fn jsonl_from(path: &Path, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = 
         line_no += 1;
         let record = format!("line {line_no}");
         let Ok(mut line) = std::str::from_utf8(&raw) else {
-            return Some(Err(LinkError::bad(&path, record, "invalid UTF-8")));
+            let message = match compressed_as(&path, &raw).filter(|_| line_no == 1) {
+                Some(found) => found,
+                None => "invalid UTF-8".into(),
+            };
+            return Some(Err(LinkError::bad(&path, record, message)));
         };
         if line_no == 1 {
             line = line.strip_prefix(BOM).unwrap_or(line);
@@ -193,20 +222,24 @@ fn parse_json_record(line: &str) -> Result<(InputDocument, Vec<String>), (Option
             Err(e) => (None, format!("not a JSON document: {e}")),
         });
     }
-    let doc: JsonDocument = serde_path_to_error::deserialize(
-        &mut serde_json::Deserializer::from_str(line),
-    )
-    .map_err(|e| match e.inner().classify() {
-        serde_json::error::Category::Data
-            if e.path().iter().next().is_none() && !line.trim_start().starts_with('{') =>
-        {
-            (None, not_an_object(line))
-        }
-        serde_json::error::Category::Data => {
-            (None, format!("field \"{}\": {}", e.path(), e.inner()))
-        }
-        _ => (None, format!("not a JSON document: {}", e.inner())),
-    })?;
+    let mut de = serde_json::Deserializer::from_str(line);
+    let doc: JsonDocument =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| match e.inner().classify() {
+            serde_json::error::Category::Data
+                if e.path().iter().next().is_none() && !line.trim_start().starts_with('{') =>
+            {
+                (None, not_an_object(line))
+            }
+            serde_json::error::Category::Data => {
+                (None, format!("field \"{}\": {}", e.path(), e.inner()))
+            }
+            _ => (None, format!("not a JSON document: {}", e.inner())),
+        })?;
+    // the deserializer stops after the first object: a second document on the line, or junk
+    // after it, would otherwise be dropped without a word
+    if let Err(e) = de.end() {
+        return Err((None, after_the_object(line, e.column())));
+    }
     let id = match doc.id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -232,6 +265,23 @@ fn parse_json_record(line: &str) -> Result<(InputDocument, Vec<String>), (Option
         },
         other,
     ))
+}
+
+/// The error for content after a line's object, at 1-based byte `column`: another document (a
+/// file whose newlines were lost, say) or anything else.
+fn after_the_object(line: &str, column: usize) -> String {
+    let rest = line.get(column.saturating_sub(1)..).unwrap_or_default();
+    if rest.starts_with('{') {
+        format!(
+            "more than one JSON value on the line (the second starts at column {column}): one \
+             document per line"
+        )
+    } else {
+        format!(
+            "unexpected text after the JSON object at column {column}: one document per line, \
+             and nothing after it"
+        )
+    }
 }
 
 /// The error for a line that is JSON but not an object, naming what it is instead (serde's
@@ -432,6 +482,93 @@ mod tests {
         std::fs::write(&file, "\u{feff}Paris is in France.").unwrap();
         let doc = text_file(&file).unwrap();
         assert_eq!(doc.text, "Paris is in France.");
+    }
+
+    #[test]
+    fn content_after_the_object_is_refused() {
+        let err =
+            parse_json_document(r#"{"id":"a","text":"Paris."} {"id":"b","text":"x"}"#).unwrap_err();
+        assert!(
+            err.starts_with(
+                "more than one JSON value on the line (the second starts at column 28)"
+            ),
+            "{err}"
+        );
+        assert!(err.ends_with("one document per line"), "{err}");
+        let err =
+            parse_json_document(r#"{"id":"a","text":"Paris."} trailing garbage"#).unwrap_err();
+        assert!(
+            err.starts_with("unexpected text after the JSON object at column 28"),
+            "{err}"
+        );
+        // whitespace after the object is no content
+        let doc = parse_json_document("{\"id\":\"a\",\"text\":\"Paris.\"}  \t\r").unwrap();
+        assert_eq!(doc.text, "Paris.");
+        let lines = "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":\"y\"}{\"id\":\"c\"}\n";
+        let items: Vec<InputItem> = jsonl_from(
+            Path::new("two.jsonl"),
+            Box::new(std::io::Cursor::new(lines)),
+        )
+        .collect();
+        assert_eq!(items.len(), 2);
+        let err = items[1].as_ref().unwrap_err().to_string();
+        assert!(
+            err.starts_with("two.jsonl: record line 2: more than one JSON value"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_compressed_file_without_its_extension_is_named_compressed() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("corpus.jsonl");
+        let mut enc =
+            flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+        enc.write_all(b"{\"id\":\"a\",\"text\":\"Paris.\"}\n")
+            .unwrap();
+        enc.finish().unwrap();
+        let err = read_input(&gz)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("record line 1: the file looks gzip-compressed")
+                && err.ends_with("name it corpus.jsonl.gz so it is decompressed"),
+            "{err}"
+        );
+        let zst = dir.path().join("doc.txt");
+        std::fs::write(
+            &zst,
+            zstd::encode_all(&b"Paris is in France."[..], 3).unwrap(),
+        )
+        .unwrap();
+        let err = text_file(&zst).unwrap_err().to_string();
+        assert!(
+            err.contains("looks zstd-compressed") && err.contains("name it doc.txt.zst"),
+            "{err}"
+        );
+        // text that is merely not UTF-8 is still said to be that
+        std::fs::write(&zst, b"Caf\xe9").unwrap();
+        let err = text_file(&zst).unwrap_err().to_string();
+        assert!(err.ends_with("invalid UTF-8 at byte 3"), "{err}");
+    }
+
+    #[test]
+    fn an_unopenable_input_names_its_path_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["gone.jsonl", "gone.txt", "gone.jsonl.gz"] {
+            let path = dir.path().join(name);
+            let err = match read_input(&path) {
+                Err(e) => e.to_string(),
+                Ok(mut items) => items.next().unwrap().unwrap_err().to_string(),
+            };
+            let shown = path.display().to_string();
+            assert_eq!(err.matches(&shown).count(), 1, "{err}");
+            assert!(err.starts_with(&format!("{shown}: ")), "{err}");
+        }
     }
 
     #[test]

@@ -36,9 +36,35 @@ pub fn expand_parts(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, LinkError> {
     Ok(parts)
 }
 
+/// Refuses a part named twice (a file given twice, a directory and one of its parts, one
+/// directory spelled two ways): merged twice, its records would be repeated.
+fn refuse_repeats(parts: &[PathBuf]) -> Result<(), LinkError> {
+    let mut seen: std::collections::HashMap<PathBuf, &PathBuf> = Default::default();
+    for part in parts {
+        let resolved = part.canonicalize().map_err(|e| LinkError::io(part, e))?;
+        if let Some(first) = seen.insert(resolved, part) {
+            let message = if first == part {
+                "is named twice in this merge: its records would be written twice".to_string()
+            } else {
+                format!(
+                    "is also merged as {}: its records would be written twice",
+                    first.display()
+                )
+            };
+            return Err(LinkError::BadInput {
+                path: part.clone(),
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Writes the parts, in order, into `out` (written aside, renamed into place).
 pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
+    refuse_repeats(inputs)?;
     let parts = expand_parts(inputs)?;
+    refuse_repeats(&parts)?;
     let parquet_out = out.to_string_lossy().ends_with(".parquet");
     for part in &parts {
         if part.to_string_lossy().ends_with(".parquet") != parquet_out {

@@ -112,9 +112,11 @@ impl PartsWriter {
                 if old.version != MANIFEST_VERSION || old.run != run {
                     return Err(LinkError::BadInput {
                         path: manifest,
-                        message: "--resume: the inputs, shard, part size, format or settings \
-                                  differ from the run that wrote this directory"
-                            .into(),
+                        message: format!(
+                            "--resume: this run differs from the run that wrote this directory: \
+                             {}",
+                            differences(&old, &run).join("; ")
+                        ),
                     });
                 }
                 old
@@ -355,6 +357,92 @@ fn refuse_other_layout(dir: &Path, shard: Shard) -> Result<(), LinkError> {
     Ok(())
 }
 
+/// What differs between the run recorded in `old` and `new`, a phrase per field with the old
+/// and the new value, so a refused --resume says what to put back.
+fn differences(old: &Progress, new: &RunIdentity) -> Vec<String> {
+    let mut said = Vec::new();
+    if old.version != MANIFEST_VERSION {
+        said.push(format!(
+            "the manifest is version {}, this tailor writes version {MANIFEST_VERSION}",
+            old.version
+        ));
+    }
+    let (was, now) = (&old.run, new);
+    let input = |(path, bytes): &(String, u64)| format!("{path} ({bytes} bytes)");
+    if was.inputs.len() != now.inputs.len() {
+        let list = |inputs: &[(String, u64)]| inputs.iter().map(input).collect::<Vec<_>>();
+        said.push(format!(
+            "the inputs were {} files {:?}, now {} files {:?}",
+            was.inputs.len(),
+            list(&was.inputs),
+            now.inputs.len(),
+            list(&now.inputs)
+        ));
+    } else {
+        for (i, (a, b)) in was.inputs.iter().zip(&now.inputs).enumerate() {
+            if a != b {
+                said.push(format!(
+                    "input {} was {}, now {}",
+                    i + 1,
+                    input(a),
+                    input(b)
+                ));
+            }
+        }
+    }
+    let shard = |s: Shard| format!("{}/{}", s.index, s.count);
+    if was.shard != now.shard {
+        said.push(format!(
+            "--shard was {}, now {}",
+            shard(was.shard),
+            shard(now.shard)
+        ));
+    }
+    if was.part_docs != now.part_docs {
+        said.push(format!(
+            "--part-docs was {}, now {}",
+            was.part_docs, now.part_docs
+        ));
+    }
+    if was.format != now.format {
+        said.push(format!("--format was {}, now {}", was.format, now.format));
+    }
+    if was.settings != now.settings {
+        said.push(settings_differences(&was.settings, &now.settings));
+    }
+    said
+}
+
+/// The `key=value` settings that differ, or both strings whole when they do not line up key by
+/// key (a path with a space in it, a setting added by a newer tailor).
+fn settings_differences(was: &str, now: &str) -> String {
+    let key = |t: &str| t.split_once('=').map(|(k, _)| k.to_string());
+    let (a, b): (Vec<&str>, Vec<&str>) = (
+        was.split_whitespace().collect(),
+        now.split_whitespace().collect(),
+    );
+    let aligned = a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| key(x).is_some() && key(x) == key(y));
+    if aligned {
+        let changed: Vec<String> = a
+            .iter()
+            .zip(&b)
+            .filter(|(x, y)| x != y)
+            .map(|(x, y)| {
+                let (k, old) = x.split_once('=').unwrap_or_default();
+                let new = y.split_once('=').map(|(_, v)| v).unwrap_or_default();
+                format!("{k} was {old}, now {new}")
+            })
+            .collect();
+        if !changed.is_empty() {
+            return format!("the settings differ: {}", changed.join(", "));
+        }
+    }
+    format!("the settings were \"{was}\", now \"{now}\"")
+}
+
 /// The committed part files of every worker's manifest in `dir`, in shard then part order.
 /// A directory whose workers are unfinished, or split the corpus in different ways, is refused:
 /// its parts would miss or repeat documents.
@@ -448,6 +536,61 @@ pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn identity() -> RunIdentity {
+        RunIdentity {
+            inputs: vec![("a.jsonl".into(), 100), ("b.jsonl".into(), 200)],
+            shard: Shard::ALL,
+            part_docs: 10,
+            format: "jsonl".into(),
+            settings: "kb=kb/default scorer=prior nil_threshold=0 top_k=30".into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_resume_names_what_differs_with_both_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = PartsWriter::open(dir.path(), identity(), false).unwrap();
+        written.finish().unwrap();
+        let mut run = identity();
+        run.inputs[1].1 = 250;
+        run.part_docs = 20;
+        run.settings = run.settings.replace("nil_threshold=0", "nil_threshold=0.5");
+        let err = PartsWriter::open(dir.path(), run.clone(), true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(
+                "--resume: this run differs from the run that wrote this directory: input 2 \
+                 was b.jsonl (200 bytes), now b.jsonl (250 bytes); --part-docs was 10, now 20; \
+                 the settings differ: nil_threshold was 0, now 0.5"
+            ),
+            "{err}"
+        );
+        run = identity();
+        run.inputs.pop();
+        run.format = "parquet".into();
+        run.settings = "kb=other kb scorer=prior nil_threshold=0 top_k=30".into();
+        let err = PartsWriter::open(dir.path(), run, true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("the inputs were 2 files"), "{err}");
+        assert!(
+            err.contains("now 1 files [\"a.jsonl (100 bytes)\"]"),
+            "{err}"
+        );
+        assert!(err.contains("--format was jsonl, now parquet"), "{err}");
+        assert!(
+            err.contains(
+                "the settings were \"kb=kb/default scorer=prior nil_threshold=0 \
+                          top_k=30\", now \"kb=other kb scorer"
+            ),
+            "{err}"
+        );
+        assert!(PartsWriter::open(dir.path(), identity(), true).is_ok());
+    }
 
     #[test]
     fn only_tailor_part_names_are_parts() {
