@@ -479,27 +479,22 @@ fn the_rejects_file_never_replaces_an_input_and_a_failed_run_leaves_none() {
     assert!(inside.join("t.tsv").exists());
 
     // a KB directory that also holds the user's notes is not replaced with them
-    let run = tailor(&[
-        "ingest",
-        "--triples",
-        s(&triples),
-        "--max-errors",
-        "5",
-        "--out",
-        s(&kb_dir),
-    ]);
+    let ingest = || {
+        tailor(&[
+            "ingest",
+            "--triples",
+            s(&triples),
+            "--max-errors",
+            "5",
+            "--out",
+            s(&kb_dir),
+        ])
+    };
+    let run = ingest();
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(d.join("kb.rejects.jsonl").exists());
     std::fs::write(kb_dir.join("NOTES.txt"), "mine").unwrap();
-    let run = tailor(&[
-        "ingest",
-        "--triples",
-        s(&triples),
-        "--max-errors",
-        "5",
-        "--out",
-        s(&kb_dir),
-    ]);
+    let run = ingest();
     assert!(!run.status.success(), "the notes went with the old store");
     assert!(stderr(&run).contains("NOTES.txt"), "{}", stderr(&run));
     assert_eq!(
