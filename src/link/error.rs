@@ -37,9 +37,14 @@ pub enum LinkError {
         source: arrow::error::ArrowError,
     },
     /// A document over the size limit; recorded like a bad record.
-    #[error("document {id:?}: {bytes} bytes of text is over the limit of {limit} bytes")]
+    #[error(
+        "document {id:?} ({record}): {bytes} bytes of text is over the limit of {limit} bytes \
+         (--max-doc-bytes)"
+    )]
     TooLarge {
         id: String,
+        /// Where it stood in its input (`line 3`, a file name).
+        record: String,
         bytes: usize,
         limit: usize,
     },

@@ -182,6 +182,7 @@ fn link_group(linker: &Linker<'_>, group: Vec<InputItem>, max_doc_bytes: usize) 
                 let bytes = doc.text.len();
                 let e = LinkError::TooLarge {
                     id: doc.id,
+                    record: doc.record,
                     bytes,
                     limit: max_doc_bytes,
                 };
