@@ -183,6 +183,12 @@ fn inputs_with_no_documents_are_named_in_a_warning_and_the_output_is_still_writt
         err.contains("1 text file(s) held no text") && err.contains(s(&empty_text)),
         "{err}"
     );
+    assert_eq!(err.matches("held no text").count(), 1, "said once: {err}");
+    assert_eq!(
+        err.matches("held no documents").count(),
+        1,
+        "said once: {err}"
+    );
     assert!(
         !err.contains(s(&full)),
         "a file with documents is not named: {err}"

@@ -136,7 +136,10 @@ pub fn corpus(inputs: Vec<PathBuf>) -> impl Iterator<Item = InputItem> {
     std::iter::from_fn(move || loop {
         let Some((path, items, count)) = current.as_mut() else {
             let Some(path) = inputs.next() else {
+                // a consumer may ask again after the end: the warning is said once
                 warn_empty(&empty, &blank);
+                empty.clear();
+                blank.clear();
                 return None;
             };
             let items = read_one(&path);
