@@ -67,15 +67,20 @@ pub fn persist_written(tmp: tempfile::TempPath, target: &Path) -> io::Result<()>
 pub struct OutputDir {
     /// A file every such output holds (a KB store's `entities.parquet`).
     pub marker: &'static str,
-    /// Every name such an output writes at its top level, hidden caches aside; empty where it
-    /// varies (a text encoder's files are the wheel's).
+    /// Every name such an output writes at its top level; empty where it varies (a text
+    /// encoder's files are the wheel's, which its own manifest lists).
     pub names: &'static [&'static str],
+    /// Prefixes of the hidden caches kept inside it (a KB's fuzzy index and candidate texts);
+    /// any other hidden file is someone else's.
+    pub caches: &'static [&'static str],
+    /// Extensions of the files its subdirectories hold (a model's `kg/` and `ablations/`).
+    pub nested: &'static [&'static str],
 }
 
 /// Refuses to let a new output of `kind` replace `dir` unless `dir` is missing, empty, or an
-/// earlier output of the same kind holding nothing but what that kind writes (and hidden
-/// caches). Outputs replace their directory whole, so `--out ~/Documents`, or a user's notes
-/// kept in a KB directory, would otherwise be deleted.
+/// earlier output of the same kind holding nothing but what that kind writes. Outputs replace
+/// their directory whole, so `--out ~/Documents`, or a user's notes kept in a KB directory or
+/// in a model's `kg/`, would otherwise be deleted.
 pub fn check_replaceable(dir: &Path, kind: &OutputDir) -> io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -92,30 +97,34 @@ pub fn check_replaceable(dir: &Path, kind: &OutputDir) -> io::Result<()> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let listed = |found: &[&String]| {
-        let more = match found.len() {
-            1 => String::new(),
-            n => format!(" and {} more", n - 1),
-        };
-        format!("\"{}\"{more}", found[0])
-    };
     if names.is_empty() {
         return Ok(());
     }
     if !names.iter().any(|n| n == kind.marker) {
-        let all: Vec<&String> = names.iter().collect();
         return Err(io::Error::other(format!(
             "holds files of something else ({}; no {}), which writing the output here would \
              delete: name a new or empty directory",
-            listed(&all),
+            listed(&names),
             kind.marker
         )));
     }
-    let foreign: Vec<&String> = names
-        .iter()
-        .filter(|n| !n.starts_with('.') && !kind.names.is_empty())
-        .filter(|n| !kind.names.contains(&n.as_str()))
-        .collect();
+    let mut foreign = Vec::new();
+    for name in &names {
+        // a kind whose names vary is checked against its own manifest by its writer
+        let owned = if kind.names.is_empty() {
+            true
+        } else if name.starts_with('.') {
+            kind.caches.iter().any(|c| name.starts_with(c))
+        } else {
+            kind.names.contains(&name.as_str())
+        };
+        let path = dir.join(name);
+        if !owned {
+            foreign.push(name.clone());
+        } else if !kind.names.is_empty() && !name.starts_with('.') && path.is_dir() {
+            foreign_nested(&path, name, kind.nested, &mut foreign)?;
+        }
+    }
     if !foreign.is_empty() {
         return Err(io::Error::other(format!(
             "is an earlier output but also holds {}, which replacing it would delete: move \
@@ -124,6 +133,43 @@ pub fn check_replaceable(dir: &Path, kind: &OutputDir) -> io::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The files under `dir` (shown as `shown/…`) that an output's subdirectory does not hold:
+/// hidden ones, and any whose extension is not among `extensions`.
+fn foreign_nested(
+    dir: &Path,
+    shown: &str,
+    extensions: &[&str],
+    found: &mut Vec<String>,
+) -> io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let shown = format!("{shown}/{name}");
+        if name.starts_with('.') {
+            found.push(shown);
+        } else if path.is_dir() {
+            foreign_nested(&path, &shown, extensions, found)?;
+        } else {
+            let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+            if !ext.is_some_and(|e| extensions.contains(&e.as_str())) {
+                found.push(shown);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first of some names, quoted, and how many more there are.
+fn listed(names: &[String]) -> String {
+    let more = match names.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    format!("\"{}\"{more}", names[0])
 }
 
 /// Moves the finished directory `ready` onto `dir`, keeping the old one until the new one is
@@ -194,7 +240,9 @@ mod replace_tests {
 
     const KIND: OutputDir = OutputDir {
         marker: "entities.parquet",
-        names: &["entities.parquet", "manifest.json"],
+        names: &["entities.parquet", "manifest.json", "kg"],
+        caches: &[".fuzzy-"],
+        nested: &["safetensors"],
     };
 
     #[test]
@@ -222,6 +270,8 @@ mod replace_tests {
         let any = OutputDir {
             marker: "manifest.json",
             names: &[],
+            caches: &[],
+            nested: &[],
         };
         std::fs::write(d.join("vocab.txt"), "").unwrap();
         assert!(

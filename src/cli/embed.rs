@@ -149,7 +149,7 @@ fn device(arg: DeviceArg) -> Result<Device> {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let Some(out) = a.out.clone() else {
+    let Some(out) = a.out.as_deref().map(super::paths::normalized) else {
         bail!("--out is required")
     };
     super::paths::refuse_replacing("--out", &out, &tailor::embed::EMBEDDINGS_DIR)?;

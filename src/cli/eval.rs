@@ -70,6 +70,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(report) = &args.report.report {
         super::paths::refuse_overwriting("--report", report, &reads)?;
         tailor::eval::report::check_report_dir(report)?;
+        super::paths::refuse_current_dir("--report", report)?;
+        super::paths::refuse_inside_outputs("--report", report)?;
+        if let Some(compare) = &args.report.compare {
+            // the report's metrics.json would replace the metrics it is compared with
+            super::paths::refuse_overwriting("--report", &report.join("metrics.json"), &[compare])?;
+        }
     }
     let golds = args
         .gold

@@ -23,7 +23,7 @@ pub struct ReportArgs {
     pub report: Option<PathBuf>,
     /// An earlier run's metrics.json: the report shows the change slice by slice.
     #[arg(long, requires = "report")]
-    compare: Option<PathBuf>,
+    pub compare: Option<PathBuf>,
     /// Training occurrences per entity (JSON `{id: count}`) for the popularity slices; default:
     /// the loaded model's entity_counts.json. Without either, KB degree measures popularity.
     #[arg(long)]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 
 use tailor::kb::sources::{PathSource, SourceSpec, TriplesSource, WikidataSource};
@@ -78,6 +78,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
         .out
         .or(out)
         .context("no output: give --out (or `out` in the config)")?;
+    let out = super::paths::normalized(&out);
     super::paths::refuse_replacing("--out", &out, &kb::store::KB_DIR)?;
     let inputs: Vec<&Path> = sources.iter().map(|s| s.path()).collect();
     super::paths::refuse_inputs_inside("--out", &out, &inputs)?;
@@ -90,10 +91,21 @@ pub fn run(args: IngestArgs) -> Result<()> {
         })
     });
     if let Some(rejects) = &rejects {
-        // the rejects list written over a source would destroy it before it is read
-        let mut reads = inputs.clone();
-        reads.push(&out);
-        super::paths::refuse_overwriting("--rejects", rejects, &reads)?;
+        // the rejects list written over a source would destroy it before it is read, and one
+        // inside the store would go when the store is replaced
+        super::paths::refuse_overwriting("--rejects", rejects, &inputs)?;
+        if super::paths::within(rejects, &out) {
+            bail!(
+                "--rejects {} is inside --out {}, which the new store replaces whole",
+                rejects.display(),
+                out.display()
+            );
+        }
+        ensure!(
+            !rejects.is_dir(),
+            "--rejects {} is a directory: name the JSONL file to write",
+            rejects.display()
+        );
     }
     let options = IngestOptions {
         max_errors,

@@ -64,9 +64,20 @@ pub fn refuse_inputs_inside(flag: &str, out: &Path, reads: &[&Path]) -> Result<(
     Ok(())
 }
 
-/// Refuses, before any work, an output directory that holds something other than an earlier
-/// output of the same kind (marked by `marker`): the finished output replaces it whole.
-pub fn refuse_replacing(flag: &str, out: &Path, kind: &tailor::persist::OutputDir) -> Result<()> {
+/// `path` without `.` components: `kb/.` names the directory `kb`, and the rename that puts
+/// an output in place needs that name (`rename(staging, "kb/.")` fails after all the work).
+pub fn normalized(path: &Path) -> PathBuf {
+    let clean: PathBuf = path.components().collect();
+    if clean.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        clean
+    }
+}
+
+/// Refuses an output directory that is the current directory or one above it: an output
+/// deserves a directory of its own.
+pub fn refuse_current_dir(flag: &str, out: &Path) -> Result<()> {
     let here = resolved(Path::new("."));
     if here.starts_with(resolved(out)) {
         bail!(
@@ -74,10 +85,43 @@ pub fn refuse_replacing(flag: &str, out: &Path, kind: &tailor::persist::OutputDi
             out.display()
         );
     }
+    Ok(())
+}
+
+/// The directory outputs of tailor's other commands, which no report or record file goes into.
+const OTHER_OUTPUTS: [(&tailor::persist::OutputDir, &str); 3] = [
+    (&tailor::kb::store::KB_DIR, "a KB store"),
+    (&tailor::embed::EMBEDDINGS_DIR, "embeddings"),
+    (&tailor::disambiguate::model::MODEL_DIR, "a model"),
+];
+
+/// Refuses to write into a directory that is another command's output (a KB store, embeddings,
+/// a model): its next run would find a file it did not write and refuse to replace it.
+pub fn refuse_inside_outputs(flag: &str, dir: &Path) -> Result<()> {
+    for (kind, what) in OTHER_OUTPUTS {
+        if dir.join(kind.marker).exists() {
+            bail!(
+                "{flag} {} is {what}: name a directory of its own",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Refuses, before any work, an output directory that holds something other than an earlier
+/// output of the same kind (marked by `marker`): the finished output replaces it whole.
+pub fn refuse_replacing(flag: &str, out: &Path, kind: &tailor::persist::OutputDir) -> Result<()> {
+    refuse_current_dir(flag, out)?;
     if let Err(e) = tailor::persist::check_replaceable(out, kind) {
         bail!("{flag} {} {e}", out.display());
     }
     Ok(())
+}
+
+/// True when `path` is `dir` or lies inside it, however either is spelled.
+pub fn within(path: &Path, dir: &Path) -> bool {
+    resolved(path).starts_with(resolved(dir))
 }
 
 /// True when two paths name the same file, however they are spelled.

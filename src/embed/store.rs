@@ -35,6 +35,8 @@ pub const EMBEDDINGS_DIR: OutputDir = OutputDir {
         "types.safetensors",
         MANIFEST,
     ],
+    caches: &[],
+    nested: &[],
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

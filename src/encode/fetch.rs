@@ -29,6 +29,8 @@ pub const MANIFEST: &str = "fetch.json";
 const ENCODER_DIR: crate::persist::OutputDir = crate::persist::OutputDir {
     marker: MANIFEST,
     names: &[],
+    caches: &[],
+    nested: &[],
 };
 
 #[derive(Debug, Clone)]
@@ -77,6 +79,7 @@ pub fn fetch(options: &FetchOptions) -> Result<FetchReport> {
     }
 
     crate::persist::check_replaceable(&options.dir, &ENCODER_DIR)
+        .and_then(|()| refuse_unlisted(&options.dir))
         .map_err(|e| EncodeError::io(&options.dir, e))?;
     let started = Instant::now();
     let parent = parent_of(&options.dir);
@@ -110,6 +113,43 @@ pub fn fetch(options: &FetchOptions) -> Result<FetchReport> {
         "encoder fetched"
     );
     Ok(report)
+}
+
+/// Refuses an earlier encoder directory that holds files its manifest does not list (a user's
+/// notes): a new fetch replaces the directory whole.
+fn refuse_unlisted(dir: &Path) -> std::io::Result<()> {
+    let Ok(text) = fs::read_to_string(dir.join(MANIFEST)) else {
+        return Ok(());
+    };
+    let listed: Vec<String> = serde_json::from_str::<Manifest>(&text)
+        .map(|m| m.files.into_iter().map(|f| f.path).collect())
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in fs::read_dir(&at)?.flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            let shown = relative.to_string_lossy().replace('\\', "/");
+            if path.is_dir() {
+                pending.push(path);
+            } else if shown != MANIFEST && !listed.contains(&shown) {
+                found.push(shown);
+            }
+        }
+    }
+    found.sort();
+    match found.first() {
+        None => Ok(()),
+        Some(first) => Err(std::io::Error::other(format!(
+            "is an earlier encoder directory but also holds \"{first}\"{}, which fetching \
+             again would delete: move that out first",
+            match found.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            }
+        ))),
+    }
 }
 
 /// The manifest of `dir` when every file it lists is there with its recorded size and the

@@ -74,6 +74,9 @@ pub const KB_DIR: OutputDir = OutputDir {
         "triples.parquet",
         MANIFEST,
     ],
+    // the fuzzy index and the candidate-text vectors retrieval and the model keep beside it
+    caches: &[".fuzzy-", ".entity-text-"],
+    nested: &[],
 };
 
 fn write_tables(kb: &Kb, dir: &Path) -> Result<()> {

@@ -43,6 +43,9 @@ pub const MODEL_DIR: crate::persist::OutputDir = crate::persist::OutputDir {
         "kg",
         "ablations",
     ],
+    caches: &[],
+    // the embeddings under `kg/` and the ablation models under `ablations/`
+    nested: &["safetensors", "json"],
 };
 pub const ENTITY_TEXT_FILE: &str = "entity_text.safetensors";
 
