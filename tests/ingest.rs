@@ -516,6 +516,26 @@ fn the_rejects_file_never_replaces_an_input_and_a_failed_run_leaves_none() {
 }
 
 #[test]
+fn a_model_is_not_replaced_with_a_users_file_in_its_subdirectories() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    std::fs::create_dir_all(model.join("kg/transe")).unwrap();
+    std::fs::write(model.join("entity_counts.json"), "{}").unwrap();
+    std::fs::write(model.join("kg/transe/entities.safetensors"), "").unwrap();
+    std::fs::write(model.join("kg/NOTES.txt"), "mine").unwrap();
+    let run = tailor(&[
+        "train",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--out",
+        s(&model),
+    ]);
+    assert!(!run.status.success(), "the model's kg/ notes were replaced");
+    assert!(stderr(&run).contains("kg/NOTES.txt"), "{}", stderr(&run));
+    assert!(model.join("kg/NOTES.txt").exists());
+}
+
+#[test]
 fn fetching_the_encoder_again_keeps_files_its_manifest_does_not_list() {
     let dir = tempfile::tempdir().unwrap();
     let enc = dir.path().join("enc");
