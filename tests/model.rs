@@ -325,3 +325,40 @@ fn a_refused_resume_writes_nothing() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_run_without_resume_leaves_an_interrupted_run_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    // the checkpoints of a run that was killed (or a directory of the user's of that name)
+    let staging = dir.path().join("m.partial");
+    std::fs::create_dir(&staging).unwrap();
+    std::fs::write(staging.join("last.safetensors"), b"weights").unwrap();
+    let run = tailor(&[
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--max-examples",
+        "200",
+        "--max-extracts",
+        "5",
+        "--epochs",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(!run.status.success(), "the interrupted run was started over");
+    let err = stderr(&run);
+    assert!(
+        err.contains("m.partial holds an interrupted training run")
+            && err.contains("pass --resume to continue it, or remove it"),
+        "{err}"
+    );
+    assert_eq!(names_in(&staging), ["last.safetensors"]);
+    assert_eq!(
+        std::fs::read(staging.join("last.safetensors")).unwrap(),
+        b"weights"
+    );
+    assert!(!out.exists());
+}

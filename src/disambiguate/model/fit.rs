@@ -173,13 +173,18 @@ fn featurize(
 /// Trains the model (and its ablations) and writes the model directory.
 pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
     let started = std::time::Instant::now();
+    let staging = staging_dir(&plan.out);
+    // Starting over would delete what is there: an interrupted run's checkpoints, or a
+    // directory of the user's that happens to have the name.
+    if !plan.resume && staging.exists() {
+        return Err(ModelError::interrupted(&staging));
+    }
     let tables = plan
         .embeddings
         .iter()
         .map(|p| Embeddings::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
-    let staging = staging_dir(&plan.out);
     if plan.resume {
         refuse_changed_resume(plan, &staging, &kg)?;
     }
@@ -202,9 +207,6 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         dropped + dropped_holdout,
     )?;
 
-    if !plan.resume && staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
-    }
     std::fs::create_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
     let kg_names = copy_embeddings(&plan.embeddings, &staging.join("kg"))?;
 
