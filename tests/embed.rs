@@ -238,7 +238,10 @@ fn an_interrupted_run_is_not_started_over_without_resume() {
     std::fs::remove_dir_all(&out).unwrap();
     let kept = std::fs::read(&checkpoint).unwrap();
     let run = embed(&["--epochs", "3"]);
-    assert!(!run.status.success(), "the interrupted run was started over");
+    assert!(
+        !run.status.success(),
+        "the interrupted run was started over"
+    );
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
         err.contains("transe.checkpoint.safetensors holds an interrupted training run")

@@ -23,7 +23,7 @@ use super::batch::BatchInputs;
 use super::entity_text::EntityTextVectors;
 use super::error::{ModelError, Result};
 use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
-use super::kg_vectors::KgVectors;
+use super::kg_vectors::{check_same_kb, KgVectors};
 use super::net::{FusionNet, NetShape};
 use super::preflight::{check_split_sizes, refuse_change};
 use super::signals::Signals;
@@ -179,11 +179,13 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
     if !plan.resume && staging.exists() {
         return Err(ModelError::interrupted(&staging));
     }
-    let tables = plan
-        .embeddings
-        .iter()
-        .map(|p| Embeddings::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let kb_sha = kb_manifest_sha256(plan.kb);
+    let mut tables = Vec::with_capacity(plan.embeddings.len());
+    for dir in &plan.embeddings {
+        let table = Embeddings::load(dir)?;
+        check_same_kb(&table, dir, plan.kb, &kb_sha)?;
+        tables.push(table);
+    }
     let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
     if plan.resume {
         refuse_changed_resume(plan, &staging, &kg)?;
