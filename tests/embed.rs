@@ -196,3 +196,61 @@ fn rates_margins_and_temperatures_out_of_range_are_refused_before_anything_runs(
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn an_interrupted_run_is_not_started_over_without_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("transe");
+    let checkpoint = dir.path().join("transe.checkpoint.safetensors");
+    let train = codex_s("train");
+    let embed = |extra: &[&str]| {
+        let mut args = vec![
+            "-q",
+            "embed",
+            "--train",
+            s(&train),
+            "--dim",
+            "4",
+            "--negatives",
+            "1",
+            "--out",
+            s(&out),
+        ];
+        args.extend_from_slice(extra);
+        tailor(&args)
+    };
+    let ok = |run: std::process::Output| {
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    ok(embed(&["--epochs", "1"]));
+    assert!(checkpoint.exists());
+    // the same command again: the checkpoint is that of the finished run in --out
+    ok(embed(&["--epochs", "1"]));
+    // so is it after a resumed run that added epochs
+    ok(embed(&["--epochs", "2", "--resume"]));
+    ok(embed(&["--epochs", "2"]));
+
+    // a run killed before it wrote its output leaves only the checkpoint
+    std::fs::remove_dir_all(&out).unwrap();
+    let kept = std::fs::read(&checkpoint).unwrap();
+    let run = embed(&["--epochs", "3"]);
+    assert!(
+        !run.status.success(),
+        "the interrupted run was started over"
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("transe.checkpoint.safetensors holds an interrupted training run")
+            && err.contains("pass --resume to continue it, or remove it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&checkpoint).unwrap(), kept, "left as it was");
+    assert!(!out.exists());
+    // its output, continued, is that of the run
+    ok(embed(&["--epochs", "2", "--resume"]));
+    assert_eq!(Embeddings::load(&out).unwrap().manifest.epochs, 2);
+}

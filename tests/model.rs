@@ -325,3 +325,145 @@ fn a_refused_resume_writes_nothing() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_run_without_resume_leaves_an_interrupted_run_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    // the checkpoints of a run that was killed (or a directory of the user's of that name)
+    let staging = dir.path().join("m.partial");
+    std::fs::create_dir(&staging).unwrap();
+    std::fs::write(staging.join("last.safetensors"), b"weights").unwrap();
+    let run = tailor(&[
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--max-examples",
+        "200",
+        "--max-extracts",
+        "5",
+        "--epochs",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        !run.status.success(),
+        "the interrupted run was started over"
+    );
+    let err = stderr(&run);
+    assert!(
+        err.contains("m.partial holds an interrupted training run")
+            && err.contains("pass --resume to continue it, or remove it"),
+        "{err}"
+    );
+    assert_eq!(names_in(&staging), ["last.safetensors"]);
+    assert_eq!(
+        std::fs::read(staging.join("last.safetensors")).unwrap(),
+        b"weights"
+    );
+    assert!(!out.exists());
+}
+
+/// Copies the files of `from` into `to`, one level of directories deep.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn embeddings_of_another_kb_in_a_model_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // the shipped model, without its ablations
+    let model = d.join("model");
+    copy_dir(&common::root().join("models/default"), &model);
+    for kg in ["transe", "hyperbolic"] {
+        let from = common::root().join("models/default/kg").join(kg);
+        copy_dir(&from, &model.join("kg").join(kg));
+    }
+    let link = || {
+        let out = d.join("out.jsonl");
+        let run = tailor(&[
+            "link",
+            "--no-fuzzy",
+            "--model",
+            s(&model),
+            "examples/corpus/city.txt",
+            "--out",
+            s(&out),
+        ]);
+        assert!(!run.status.success(), "linked with another KB's embeddings");
+        assert!(!out.exists());
+        stderr(&run)
+    };
+    let first_lines = |path: &str, n: usize| -> String {
+        let text = std::fs::read_to_string(common::root().join(path)).unwrap();
+        text.lines()
+            .take(n)
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect()
+    };
+
+    // a small KB of CoDEx triples, its embeddings written over the model's
+    let triples = d.join("t.tsv");
+    std::fs::write(
+        &triples,
+        first_lines("../shared/data/kb/codex/triples/codex-s/train.txt", 300),
+    )
+    .unwrap();
+    let small_kb = d.join("kb");
+    ok(tailor(&[
+        "-q",
+        "ingest",
+        "--triples",
+        s(&triples),
+        "--out",
+        s(&small_kb),
+    ]));
+    let transe = model.join("kg/transe");
+    let embed = |input: &[&str]| {
+        let mut args = vec!["-q", "embed"];
+        args.extend_from_slice(input);
+        args.extend_from_slice(&["--epochs", "2", "--negatives", "2", "--out", s(&transe)]);
+        ok(tailor(&args));
+    };
+    embed(&["--kb", s(&small_kb)]);
+    let entities = tailor::embed::Embeddings::load(&transe)
+        .unwrap()
+        .manifest
+        .entities;
+    assert!(entities < 1000, "{entities}");
+    let err = link();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
+    let model_kb = &config["kb_manifest_sha256"].as_str().unwrap()[..12];
+    assert!(
+        err.contains("kg/transe")
+            && err.contains("trained on another KB")
+            && err.contains(&format!("{entities} entities"))
+            && err.contains(model_kb)
+            && err.contains("138808 entities"),
+        "{err}"
+    );
+
+    // embeddings of triple files record no KB: their entities are checked against the model's
+    let freebase = d.join("fb.tsv");
+    std::fs::write(
+        &freebase,
+        first_lines("../shared/data/kb/fb15k237-wikidata/train.txt", 300),
+    )
+    .unwrap();
+    embed(&["--train", s(&freebase)]);
+    let err = link();
+    assert!(
+        err.contains("kg/transe") && err.contains("triple files") && err.contains("/m/"),
+        "{err}"
+    );
+}

@@ -160,6 +160,7 @@ fn train(a: TrainArgs) -> Result<()> {
         .map(|p| p.as_path())
         .collect();
     super::paths::refuse_inputs_inside("--out", &out, &reads)?;
+    Trainer::refuse_starting_over(&out, a.resume)?;
     let start = Instant::now();
     let mut data = match &a.train {
         Some(t) => TripleData::from_files(t, a.valid.as_deref(), a.test.as_deref())?,

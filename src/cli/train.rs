@@ -7,7 +7,9 @@ use std::time::Instant;
 use anyhow::{ensure, Result};
 use clap::Args;
 
-use tailor::disambiguate::model::{fit, FitPlan, LabelledSentence, LabelledSpan, TrainOptions};
+use tailor::disambiguate::model::{
+    fit, staging_dir, FitPlan, LabelledSentence, LabelledSpan, ModelError, TrainOptions,
+};
 use tailor::disambiguate::weak::{self, Rule, WeakExample, WeakOptions};
 
 use tailor::disambiguate::model::EntityTextVectors;
@@ -124,6 +126,10 @@ fn sentences(examples: &[WeakExample]) -> Vec<LabelledSentence> {
 pub fn run(args: TrainArgs) -> Result<()> {
     let started = Instant::now();
     super::paths::refuse_replacing("--out", &args.out, &tailor::disambiguate::model::MODEL_DIR)?;
+    let staging = staging_dir(&args.out);
+    if !args.resume && staging.exists() {
+        return Err(ModelError::interrupted(staging).into());
+    }
     let extracts = (args.extracts != "none").then(|| PathBuf::from(&args.extracts));
     if let Some(dir) = &extracts {
         ensure!(

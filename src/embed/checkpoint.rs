@@ -71,6 +71,40 @@ pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> 
     std::fs::rename(&tmp, path).map_err(|e| EmbedError::io(path, e))
 }
 
+/// The settings and training state a checkpoint was written with, from its header only (the
+/// tables of a large KB's checkpoint are tens of megabytes, not needed to tell where it stands).
+pub fn read_progress(path: &Path) -> Result<(TrainConfig, TrainState)> {
+    use std::io::Read;
+    let bad = |message: String| EmbedError::BadStore {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| EmbedError::io(path, e))?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)
+        .map_err(|e| EmbedError::io(path, e))?;
+    let len = u64::from_le_bytes(len);
+    // the format caps its header at 100 MB
+    if len > 100_000_000 {
+        return Err(bad(format!("a header of {len} bytes: not a checkpoint")));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header)
+        .map_err(|e| EmbedError::io(path, e))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
+    let field = |key: &str| {
+        header["__metadata__"][key]
+            .as_str()
+            .ok_or_else(|| bad(format!("no metadata field {key}")))
+    };
+    let saved: TrainConfig =
+        serde_json::from_str(field("config")?).map_err(|e| bad(format!("config: {e}")))?;
+    let state: TrainState =
+        serde_json::from_str(field("state")?).map_err(|e| bad(format!("state: {e}")))?;
+    Ok((saved, state))
+}
+
 /// Reads a checkpoint for `cfg`; the model settings must match (only `epochs` may grow).
 pub fn read(
     path: &Path,

@@ -31,6 +31,14 @@ pub enum EmbedError {
         message: String,
     },
 
+    /// `tailor embed --out X` without `--resume` where `X.checkpoint.safetensors` holds a run
+    /// that did not finish (its output is not the checkpoint's): starting over would overwrite it.
+    #[error(
+        "{} holds an interrupted training run: pass --resume to continue it, or remove it",
+        path.display()
+    )]
+    Interrupted { path: PathBuf },
+
     #[error(transparent)]
     Kb(#[from] crate::kb::KbError),
 

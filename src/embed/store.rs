@@ -75,6 +75,27 @@ pub struct EmbedManifest {
 }
 
 impl EmbedManifest {
+    /// The manifest of the embeddings directory `dir`, of this format version.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| EmbedError::io(&path, e))?;
+        let manifest: EmbedManifest =
+            serde_json::from_str(&text).map_err(|e| EmbedError::BadStore {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(EmbedError::BadStore {
+                path,
+                message: format!(
+                    "format version {}, expected {FORMAT_VERSION}",
+                    manifest.format_version
+                ),
+            });
+        }
+        Ok(manifest)
+    }
+
     pub fn new(cfg: &TrainConfig, data: &TripleData, params: &Params, state: &TrainState) -> Self {
         EmbedManifest {
             format_version: FORMAT_VERSION,
@@ -255,22 +276,7 @@ impl Embeddings {
     }
 
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).map_err(|e| EmbedError::io(&path, e))?;
-        let manifest: EmbedManifest =
-            serde_json::from_str(&text).map_err(|e| EmbedError::BadStore {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        if manifest.format_version != FORMAT_VERSION {
-            return Err(EmbedError::BadStore {
-                path,
-                message: format!(
-                    "format version {}, expected {FORMAT_VERSION}",
-                    manifest.format_version
-                ),
-            });
-        }
+        let manifest = EmbedManifest::read(dir)?;
         let d = manifest.dim;
         let rw = super::model::relation_width(manifest.model, d);
         let ball = (manifest.model == ModelKind::Hyperbolic).then_some(curvature_of(&manifest));

@@ -165,6 +165,25 @@ pub struct Trainer<'a> {
 }
 
 impl Trainer<'_> {
+    /// Refuses, before any work, a run that would start over where the checkpoint beside
+    /// `out` holds a run that did not finish: training from scratch overwrites it. A checkpoint
+    /// whose run wrote `out` (same settings, same epochs done) is what every finished run
+    /// leaves for a later `--resume` with more epochs; starting over then is the user's choice.
+    pub fn refuse_starting_over(out: &Path, resume: bool) -> Result<()> {
+        let checkpoint = checkpoint_path(out);
+        if resume || !checkpoint.exists() {
+            return Ok(());
+        }
+        let (saved, state) = checkpoint::read_progress(&checkpoint)?;
+        let finished = super::store::EmbedManifest::read(out)
+            .is_ok_and(|m| m.config == saved && m.epochs == state.epochs_done);
+        if finished {
+            Ok(())
+        } else {
+            Err(EmbedError::Interrupted { path: checkpoint })
+        }
+    }
+
     /// Trains from scratch, or from the checkpoint when `resume` is set and it exists.
     pub fn run(&self, resume: bool) -> Result<(Params, TrainState)> {
         let cfg = &self.cfg;

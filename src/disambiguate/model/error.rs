@@ -21,6 +21,14 @@ pub enum ModelError {
     Embed(#[from] crate::embed::EmbedError),
     #[error(transparent)]
     Kb(#[from] crate::kb::KbError),
+    /// The staging directory of `tailor train --out X`, `X.partial`, is there but the run was
+    /// not told to resume: it holds the checkpoints of a run that did not finish (or something
+    /// else of that name), which starting over would delete.
+    #[error(
+        "{} holds an interrupted training run: pass --resume to continue it, or remove it",
+        path.display()
+    )]
+    Interrupted { path: PathBuf },
     /// Training could not start or went wrong (no examples, a loss that is not finite).
     #[error("training: {0}")]
     Training(String),
@@ -33,6 +41,13 @@ impl ModelError {
         ModelError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// A run that would start over in `staging`, where an interrupted run is kept.
+    pub fn interrupted(staging: impl Into<PathBuf>) -> Self {
+        ModelError::Interrupted {
+            path: staging.into(),
         }
     }
 

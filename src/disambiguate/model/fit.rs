@@ -23,7 +23,7 @@ use super::batch::BatchInputs;
 use super::entity_text::EntityTextVectors;
 use super::error::{ModelError, Result};
 use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
-use super::kg_vectors::KgVectors;
+use super::kg_vectors::{check_same_kb, KgVectors};
 use super::net::{FusionNet, NetShape};
 use super::preflight::{check_split_sizes, refuse_change};
 use super::signals::Signals;
@@ -173,13 +173,20 @@ fn featurize(
 /// Trains the model (and its ablations) and writes the model directory.
 pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
     let started = std::time::Instant::now();
-    let tables = plan
-        .embeddings
-        .iter()
-        .map(|p| Embeddings::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
     let staging = staging_dir(&plan.out);
+    // Starting over would delete what is there: an interrupted run's checkpoints, or a
+    // directory of the user's that happens to have the name.
+    if !plan.resume && staging.exists() {
+        return Err(ModelError::interrupted(&staging));
+    }
+    let kb_sha = kb_manifest_sha256(plan.kb);
+    let mut tables = Vec::with_capacity(plan.embeddings.len());
+    for dir in &plan.embeddings {
+        let table = Embeddings::load(dir)?;
+        check_same_kb(&table, dir, plan.kb, &kb_sha)?;
+        tables.push(table);
+    }
+    let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
     if plan.resume {
         refuse_changed_resume(plan, &staging, &kg)?;
     }
@@ -202,9 +209,6 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         dropped + dropped_holdout,
     )?;
 
-    if !plan.resume && staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
-    }
     std::fs::create_dir_all(&staging).map_err(|e| ModelError::io(&staging, e))?;
     let kg_names = copy_embeddings(&plan.embeddings, &staging.join("kg"))?;
 

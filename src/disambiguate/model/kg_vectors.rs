@@ -5,8 +5,70 @@
 //! and a tangent vector of the Poincaré ball); the fusion layers then learn how much each block
 //! says. An entity missing from an embedding table gets zeros in that block and `has` false.
 
+use std::path::Path;
+
 use crate::embed::Embeddings;
 use crate::kb::{EntityIdx, Kb};
+
+use super::error::{ModelError, Result};
+use super::store::kb_manifest_file_sha256;
+
+/// Refuses an embeddings table (read from `dir`) trained on another KB than `kb`, the model's
+/// KB identified by `model_kb` (its [`super::store::kb_manifest_sha256`]): its rows would give
+/// the KB's entities other vectors, or none, and every score would change without a word.
+pub fn check_same_kb(table: &Embeddings, dir: &Path, kb: &Kb, model_kb: &str) -> Result<()> {
+    let m = &table.manifest;
+    let kb_file = kb_manifest_file_sha256(kb);
+    let model = format!(
+        "the model's KB {} (manifest.json sha256 {}, {} entities)",
+        short(model_kb),
+        short(&kb_file),
+        kb.entities.len()
+    );
+    let from_kb = m
+        .inputs
+        .iter()
+        .find(|i| Path::new(&i.path).file_name() == Some("manifest.json".as_ref()));
+    if let Some(input) = from_kb {
+        if input.sha256 == kb_file && m.entities == kb.entities.len() {
+            return Ok(());
+        }
+        return Err(ModelError::bad(
+            dir,
+            format!(
+                "these embeddings were trained on another KB, {} (manifest.json sha256 {}, {} \
+                 entities), than {model}: train them on the model's KB (`tailor embed --kb`)",
+                input.path,
+                short(&input.sha256),
+                m.entities
+            ),
+        ));
+    }
+    // Trained from triple files: the KB they were cut from is not recorded, so only that every
+    // entity they embed is one of this KB's can be checked.
+    let mut foreign = table
+        .entity_ids()
+        .iter()
+        .filter(|id| kb.entity_idx(id).is_none());
+    let Some(first) = foreign.next() else {
+        return Ok(());
+    };
+    let files: Vec<&str> = m.inputs.iter().map(|i| i.path.as_str()).collect();
+    Err(ModelError::bad(
+        dir,
+        format!(
+            "these embeddings were trained on triple files ({}) naming {} of their {} entities \
+             that {model} does not have (such as {first}): they are another KB's",
+            files.join(", "),
+            foreign.count() + 1,
+            m.entities
+        ),
+    ))
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
 
 /// Per-entity KG vectors for every entity of a KB, in entity order.
 #[derive(Debug, Clone)]

@@ -24,7 +24,7 @@ use super::batch::{BatchInputs, MentionFeatures};
 use super::entity_text::EntityTextVectors;
 use super::error::{ModelError, Result};
 use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
-use super::kg_vectors::KgVectors;
+use super::kg_vectors::{check_same_kb, KgVectors};
 use super::net::FusionNet;
 use super::store::{ModelConfig, WEIGHTS_FILE};
 use super::train::probabilities;
@@ -102,11 +102,13 @@ impl<'a> ModelScorer<'a> {
                 ),
             ));
         }
-        let tables = config
-            .embeddings
-            .iter()
-            .map(|p| Embeddings::load(&dir.join(p)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut tables = Vec::with_capacity(config.embeddings.len());
+        for p in &config.embeddings {
+            let at = dir.join(p);
+            let table = Embeddings::load(&at)?;
+            check_same_kb(&table, &at, kb, &config.kb_manifest_sha256)?;
+            tables.push(table);
+        }
         let kg = KgVectors::build(kb, &tables.iter().collect::<Vec<_>>());
         if kg.dim() != config.shape.kg_dim {
             return Err(ModelError::bad(

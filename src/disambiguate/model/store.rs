@@ -123,6 +123,13 @@ pub fn kb_manifest_sha256(kb: &Kb) -> String {
     hex::encode(sha2::Sha256::digest(&bytes))
 }
 
+/// SHA-256 of the KB's `manifest.json` as its store writes it: the identity `tailor embed`
+/// records for the KB it trained on (the file's hash, where a model records the manifest's).
+pub fn kb_manifest_file_sha256(kb: &Kb) -> String {
+    let bytes = serde_json::to_vec_pretty(&kb.manifest).expect("manifest serializes");
+    hex::encode(sha2::Sha256::digest(&bytes))
+}
+
 pub fn write_counts(dir: &Path, counts: &BTreeMap<String, u64>) -> Result<()> {
     let path = dir.join(COUNTS_FILE);
     let text = serde_json::to_string(counts).expect("counts serialize");
@@ -163,6 +170,15 @@ mod tests {
         let text = serde_json::to_string(&config).unwrap();
         let again: ModelConfig = serde_json::from_str(&text).unwrap();
         assert_eq!(again.weak_labels.is_some(), config.weak_labels.is_some());
+    }
+
+    #[test]
+    fn the_kb_file_hash_is_the_one_embed_records() {
+        let kb = crate::kb::load(Path::new("kb/default")).unwrap();
+        let (_, file) = crate::kb::sha256_file(Path::new("kb/default/manifest.json")).unwrap();
+        assert_eq!(kb_manifest_file_sha256(&kb), file);
+        let emb = crate::embed::EmbedManifest::read(Path::new("models/default/kg/transe")).unwrap();
+        assert_eq!(emb.inputs[0].sha256, file);
     }
 
     #[test]
