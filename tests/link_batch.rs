@@ -338,6 +338,39 @@ fn an_output_directory_holding_other_files_is_refused_untouched() {
 }
 
 #[test]
+fn a_users_files_named_like_parts_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 5);
+    // named like parts of this run (part 0 would be written over, part 3 removed as stale) and
+    // of the other format; with no manifest nothing shows they are tailor's
+    for (i, name) in ["part-00003.jsonl", "part-00000.jsonl", "part-00000.parquet"]
+        .into_iter()
+        .enumerate()
+    {
+        let out = d.join(format!("out{i}"));
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join(name), "{\"id\":\"mine\"}\n").unwrap();
+        let run = link(&[s(&corpus), "--out", s(&out), "--format", "jsonl"]);
+        assert!(!run.status.success(), "{name} was replaced");
+        let err = stderr(&run);
+        assert!(
+            err.contains(&format!(
+                "holds {name} but no progress manifest (_progress.json): it is not a run tailor \
+                 can resume; move it or name another directory"
+            )),
+            "{err}"
+        );
+        assert_eq!(names(&out), [name]);
+        assert_eq!(
+            std::fs::read_to_string(out.join(name)).unwrap(),
+            "{\"id\":\"mine\"}\n"
+        );
+    }
+}
+
+#[test]
 fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -424,6 +457,27 @@ fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let err = stderr(&run);
     assert!(err.contains("shard 1/3 left no progress manifest"), "{err}");
     assert!(!d.join("all.parquet").exists());
+
+    // Its parts, with no manifest to say they are tailor's, are neither removed nor written
+    // over by a rerun of that worker: they are refused, named.
+    let run = shard_run(&parts, "1/3");
+    assert!(
+        !run.status.success(),
+        "parts with no manifest were replaced"
+    );
+    let err = stderr(&run);
+    assert!(
+        err.contains(
+            "holds shard00001-of00003-part-00000.parquet (and 2 more parts) but no \
+             progress manifest (_shard00001-of00003-progress.json)"
+        ),
+        "{err}"
+    );
+    for name in &names(&parts) {
+        if name.starts_with("shard00001-") {
+            std::fs::remove_file(parts.join(name)).unwrap();
+        }
+    }
 
     // That worker run again with other settings makes parts of another output.
     let run = link(&[
