@@ -371,6 +371,47 @@ fn a_users_files_named_like_parts_are_refused_untouched() {
 }
 
 #[test]
+fn a_resume_against_a_changed_kb_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 5);
+    let kb = d.join("kb");
+    std::fs::create_dir(&kb).unwrap();
+    for entry in std::fs::read_dir(root().join("kb/default")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, kb.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = d.join("out");
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![s(&corpus), "--out", s(&out), "--kb", s(&kb)];
+        args.extend(extra);
+        link(&args)
+    };
+    let run = run_with(&[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // the KB rebuilt at the same path, from a source that changed since
+    let manifest = kb.join("manifest.json");
+    let mut recorded: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    recorded["sources"][0]["sha256"] = Value::String("0".repeat(64));
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&recorded).unwrap()).unwrap();
+    let before = names(&out);
+    let run = run_with(&["--resume"]);
+    assert!(!run.status.success(), "a resume against another KB ran");
+    let err = stderr(&run);
+    assert!(
+        err.contains(
+            "this run differs from the run that wrote this directory: the settings \
+             differ: kb_sha256 was "
+        ),
+        "{err}"
+    );
+    assert_eq!(names(&out), before);
+}
+
+#[test]
 fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

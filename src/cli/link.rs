@@ -195,7 +195,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
             report
         }
         Output::Parts => {
-            let run = identity(&args, &inputs, options.shard)?;
+            let run = identity(&args, &inputs, options.shard, &kb)?;
             let mut sink = PartsWriter::open(&args.out, run, args.resume)?;
             if sink.progress().complete {
                 eprintln!("{}: the run is already complete", args.out.display());
@@ -256,7 +256,13 @@ fn print_encoder_summary(scorer: &tailor::disambiguate::model::ModelScorer, secs
 }
 
 /// What makes two runs the same run, for --resume.
-fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIdentity> {
+fn identity(
+    args: &LinkArgs,
+    inputs: &[PathBuf],
+    shard: Shard,
+    kb: &tailor::kb::Kb,
+) -> Result<RunIdentity> {
+    // An input is known by its path and size: one edited in place to the same size passes.
     let mut sized = Vec::new();
     for input in inputs {
         if input.as_os_str() == "-" {
@@ -276,9 +282,10 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             PartFormat::Jsonl => "jsonl".into(),
         },
         settings: format!(
-            "kb={} scorer={} nil_threshold={} model_nil={} top_k={} fuzzy={} context={} \
-             derived_names={} candidates={} max_doc_bytes={}",
+            "kb={} kb_sha256={} scorer={} nil_threshold={} model_nil={} top_k={} fuzzy={} \
+             context={} derived_names={} candidates={} max_doc_bytes={}",
             args.retrieval.kb.display(),
+            kb_identity(kb),
             scorer_identity(&args.model),
             args.nil_threshold,
             args.model.model_nil,
@@ -290,6 +297,15 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             args.max_doc_bytes
         ),
     })
+}
+
+/// The KB's identity: the SHA-256 of its manifest, which records the checksums of the sources
+/// it was built from and its table counts, so a KB rebuilt or replaced at the same path differs.
+/// Computed as a model records the KB it was trained on.
+fn kb_identity(kb: &tailor::kb::Kb) -> String {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(&kb.manifest).expect("manifest serializes");
+    hex::encode(sha2::Sha256::digest(&bytes))
 }
 
 fn print_summary(report: &LinkReport, secs: f64, out: &Path) {
