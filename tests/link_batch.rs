@@ -593,6 +593,19 @@ fn a_merge_writes_nothing_into_what_it_merges_and_reads_each_part_once() {
     let run = merge(&[s(&first)], &first);
     assert!(!run.status.success());
     assert!(stderr(&run).contains("also read"), "{}", stderr(&run));
+    // Parts named one by one into the run's directory: a reader of the directory would count
+    // each row twice.
+    let second = parts.join("part-00001.jsonl");
+    let run = merge(&[s(&first), s(&second)], &parts.join("all.jsonl"));
+    assert!(!run.status.success(), "merged into the run's directory");
+    let err = stderr(&run);
+    assert!(
+        err.contains("inside the output directory of a `tailor link` run")
+            && err.contains("_progress.json")
+            && err.contains("count every row twice"),
+        "{err}"
+    );
+    assert_eq!(names(&parts), before);
 
     // The same part or directory named twice, however spelled, would repeat its records.
     let merged = d.join("merged.jsonl");

@@ -262,16 +262,35 @@ fn worker_prefix(prefix: &str) -> bool {
     rest.strip_suffix('-').is_some_and(digits) && digits(index)
 }
 
+/// True for the name of a worker's progress manifest: `_progress.json`,
+/// `_shard00003-of00016-progress.json`.
+fn manifest_name(name: &str) -> bool {
+    name.strip_prefix('_')
+        .and_then(|n| n.strip_suffix("progress.json"))
+        .is_some_and(worker_prefix)
+}
+
+/// The first progress manifest of a `tailor link` run found in `dir` or a directory above it,
+/// by name, if any: a file written there becomes part of that run's dataset.
+pub fn run_holding(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    absolute.ancestors().skip(1).find_map(|dir| {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter(|e| manifest_name(&e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        found.into_iter().next()
+    })
+}
+
 /// True for a file name a `tailor link` worker writes into its output directory: a part, a
 /// progress manifest, or a hidden file (its parts being written, and whatever a file browser
 /// leaves, which dataset readers skip too).
 fn written_by_link(name: &str) -> bool {
-    name.starts_with('.')
-        || part_of(name).is_some()
-        || name
-            .strip_prefix('_')
-            .and_then(|n| n.strip_suffix("progress.json"))
-            .is_some_and(worker_prefix)
+    name.starts_with('.') || part_of(name).is_some() || manifest_name(name)
 }
 
 /// Refuses, for a worker with no manifest in `dir`, a file named like one of its parts: nothing
