@@ -412,6 +412,37 @@ fn a_resume_against_a_changed_kb_is_refused_naming_it() {
 }
 
 #[test]
+fn an_output_of_the_wrong_kind_already_there_is_refused_before_linking() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 3);
+    let folder = d.join("x.parquet");
+    std::fs::create_dir(&folder).unwrap();
+    let notes = d.join("notes");
+    std::fs::write(&notes, "mine").unwrap();
+    // a KB that is not there: a refusal that came after loading it would name the KB instead
+    let missing_kb = d.join("no-kb");
+    for (out, said) in [
+        (
+            &folder,
+            "x.parquet is an existing directory, and a .jsonl or .parquet output is one",
+        ),
+        (
+            &notes,
+            "notes is an existing file, and an output without an extension is a directory",
+        ),
+    ] {
+        let run = link(&[s(&corpus), "--out", s(out), "--kb", s(&missing_kb)]);
+        assert!(!run.status.success(), "{} was accepted", out.display());
+        let err = stderr(&run);
+        assert!(err.contains(said), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    assert!(names(&folder).is_empty());
+}
+
+#[test]
 fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -606,6 +637,15 @@ fn a_merge_writes_nothing_into_what_it_merges_and_reads_each_part_once() {
         "{err}"
     );
     assert_eq!(names(&parts), before);
+    let folder = d.join("folder.jsonl");
+    std::fs::create_dir(&folder).unwrap();
+    let run = merge(&[s(&parts)], &folder);
+    assert!(!run.status.success(), "merged onto a directory");
+    assert!(
+        stderr(&run).contains("folder.jsonl: is an existing directory: a merge writes one file"),
+        "{}",
+        stderr(&run)
+    );
 
     // The same part or directory named twice, however spelled, would repeat its records.
     let merged = d.join("merged.jsonl");

@@ -98,11 +98,25 @@ enum Output {
 fn output_kind(out: &Path) -> Result<Output> {
     let name = out.to_string_lossy();
     let lower = name.to_lowercase();
+    // what is there already is checked now, not when the linking is done and the output is
+    // renamed into place
     if name == "-" {
         Ok(Output::Stdout)
     } else if name.ends_with(".jsonl") || name.ends_with(".parquet") {
+        if out.is_dir() {
+            bail!(
+                "{name} is an existing directory, and a .jsonl or .parquet output is one file: \
+                 name a file, or write {name}/ to put a run's parts in that directory"
+            )
+        }
         Ok(Output::File)
     } else if out.is_dir() || out.extension().is_none() || name.ends_with('/') {
+        if out.exists() && !out.is_dir() {
+            bail!(
+                "{name} is an existing file, and an output without an extension is a \
+                 directory of parts: name a new directory, or FILE.jsonl or FILE.parquet"
+            )
+        }
         Ok(Output::Parts)
     } else if lower.ends_with(".jsonl") || lower.ends_with(".parquet") {
         bail!("{name}: write the extension in lower case (.jsonl or .parquet)")

@@ -75,6 +75,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
             ),
         });
     }
+    if out.is_dir() {
+        return Err(LinkError::BadInput {
+            path: out.to_path_buf(),
+            message: "is an existing directory: a merge writes one file".into(),
+        });
+    }
     refuse_repeats(inputs)?;
     let parts = expand_parts(inputs)?;
     refuse_repeats(&parts)?;
