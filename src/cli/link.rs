@@ -31,8 +31,8 @@ pub struct LinkArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Inputs, in order: .txt (one document per file, its id the file name), .jsonl ({"id",
-    /// "text", "mentions"?} a line; with "mentions" [{"start", "end"}] the spans are linked as
-    /// given), .parquet (id, text; without an id column the row number is the id);
+    /// "text", "mentions"?} a line, the id a string or an integer within 64 bits; with
+    /// "mentions" [{"start", "end"}] the spans are linked as given), .parquet (id, text; without an id column the row number is the id);
     /// .gz/.zst/.bz2 text and JSONL are decompressed. Ids must be unique over all inputs: a
     /// repeated id (two files both named a.txt in different directories, say) is refused as a
     /// bad record naming both places. Globs ("corpus/*.jsonl.gz") are expanded in sorted order
