@@ -338,6 +338,111 @@ fn an_output_directory_holding_other_files_is_refused_untouched() {
 }
 
 #[test]
+fn a_users_files_named_like_parts_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 5);
+    // named like parts of this run (part 0 would be written over, part 3 removed as stale) and
+    // of the other format; with no manifest nothing shows they are tailor's
+    for (i, name) in ["part-00003.jsonl", "part-00000.jsonl", "part-00000.parquet"]
+        .into_iter()
+        .enumerate()
+    {
+        let out = d.join(format!("out{i}"));
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join(name), "{\"id\":\"mine\"}\n").unwrap();
+        let run = link(&[s(&corpus), "--out", s(&out), "--format", "jsonl"]);
+        assert!(!run.status.success(), "{name} was replaced");
+        let err = stderr(&run);
+        assert!(
+            err.contains(&format!(
+                "holds {name} but no progress manifest (_progress.json): it is not a run tailor \
+                 can resume; move it or name another directory"
+            )),
+            "{err}"
+        );
+        assert_eq!(names(&out), [name]);
+        assert_eq!(
+            std::fs::read_to_string(out.join(name)).unwrap(),
+            "{\"id\":\"mine\"}\n"
+        );
+    }
+}
+
+#[test]
+fn a_resume_against_a_changed_kb_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 5);
+    let kb = d.join("kb");
+    std::fs::create_dir(&kb).unwrap();
+    for entry in std::fs::read_dir(root().join("kb/default")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, kb.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = d.join("out");
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![s(&corpus), "--out", s(&out), "--kb", s(&kb)];
+        args.extend(extra);
+        link(&args)
+    };
+    let run = run_with(&[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // the KB rebuilt at the same path, from a source that changed since
+    let manifest = kb.join("manifest.json");
+    let mut recorded: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    recorded["sources"][0]["sha256"] = Value::String("0".repeat(64));
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&recorded).unwrap()).unwrap();
+    let before = names(&out);
+    let run = run_with(&["--resume"]);
+    assert!(!run.status.success(), "a resume against another KB ran");
+    let err = stderr(&run);
+    assert!(
+        err.contains(
+            "this run differs from the run that wrote this directory: the settings \
+             differ: kb_sha256 was "
+        ),
+        "{err}"
+    );
+    assert_eq!(names(&out), before);
+}
+
+#[test]
+fn an_output_of_the_wrong_kind_already_there_is_refused_before_linking() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 3);
+    let folder = d.join("x.parquet");
+    std::fs::create_dir(&folder).unwrap();
+    let notes = d.join("notes");
+    std::fs::write(&notes, "mine").unwrap();
+    // a KB that is not there: a refusal that came after loading it would name the KB instead
+    let missing_kb = d.join("no-kb");
+    for (out, said) in [
+        (
+            &folder,
+            "x.parquet is an existing directory, and a .jsonl or .parquet output is one",
+        ),
+        (
+            &notes,
+            "notes is an existing file, and an output without an extension is a directory",
+        ),
+    ] {
+        let run = link(&[s(&corpus), "--out", s(out), "--kb", s(&missing_kb)]);
+        assert!(!run.status.success(), "{} was accepted", out.display());
+        let err = stderr(&run);
+        assert!(err.contains(said), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    assert!(names(&folder).is_empty());
+}
+
+#[test]
 fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -425,6 +530,27 @@ fn mixed_shard_layouts_and_unfinished_runs_are_refused() {
     assert!(err.contains("shard 1/3 left no progress manifest"), "{err}");
     assert!(!d.join("all.parquet").exists());
 
+    // Its parts, with no manifest to say they are tailor's, are neither removed nor written
+    // over by a rerun of that worker: they are refused, named.
+    let run = shard_run(&parts, "1/3");
+    assert!(
+        !run.status.success(),
+        "parts with no manifest were replaced"
+    );
+    let err = stderr(&run);
+    assert!(
+        err.contains(
+            "holds shard00001-of00003-part-00000.parquet (and 2 more parts) but no \
+             progress manifest (_shard00001-of00003-progress.json)"
+        ),
+        "{err}"
+    );
+    for name in &names(&parts) {
+        if name.starts_with("shard00001-") {
+            std::fs::remove_file(parts.join(name)).unwrap();
+        }
+    }
+
     // That worker run again with other settings makes parts of another output.
     let run = link(&[
         s(&corpus),
@@ -498,6 +624,28 @@ fn a_merge_writes_nothing_into_what_it_merges_and_reads_each_part_once() {
     let run = merge(&[s(&first)], &first);
     assert!(!run.status.success());
     assert!(stderr(&run).contains("also read"), "{}", stderr(&run));
+    // Parts named one by one into the run's directory: a reader of the directory would count
+    // each row twice.
+    let second = parts.join("part-00001.jsonl");
+    let run = merge(&[s(&first), s(&second)], &parts.join("all.jsonl"));
+    assert!(!run.status.success(), "merged into the run's directory");
+    let err = stderr(&run);
+    assert!(
+        err.contains("inside the output directory of a `tailor link` run")
+            && err.contains("_progress.json")
+            && err.contains("count every row twice"),
+        "{err}"
+    );
+    assert_eq!(names(&parts), before);
+    let folder = d.join("folder.jsonl");
+    std::fs::create_dir(&folder).unwrap();
+    let run = merge(&[s(&parts)], &folder);
+    assert!(!run.status.success(), "merged onto a directory");
+    assert!(
+        stderr(&run).contains("folder.jsonl: is an existing directory: a merge writes one file"),
+        "{}",
+        stderr(&run)
+    );
 
     // The same part or directory named twice, however spelled, would repeat its records.
     let merged = d.join("merged.jsonl");

@@ -31,8 +31,8 @@ pub struct LinkArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Inputs, in order: .txt (one document per file, its id the file name), .jsonl ({"id",
-    /// "text", "mentions"?} a line; with "mentions" [{"start", "end"}] the spans are linked as
-    /// given), .parquet (id, text; without an id column the row number is the id);
+    /// "text", "mentions"?} a line, the id a string or an integer within 64 bits; with
+    /// "mentions" [{"start", "end"}] the spans are linked as given), .parquet (id, text; without an id column the row number is the id);
     /// .gz/.zst/.bz2 text and JSONL are decompressed. Ids must be unique over all inputs: a
     /// repeated id (two files both named a.txt in different directories, say) is refused as a
     /// bad record naming both places. Globs ("corpus/*.jsonl.gz") are expanded in sorted order
@@ -98,11 +98,25 @@ enum Output {
 fn output_kind(out: &Path) -> Result<Output> {
     let name = out.to_string_lossy();
     let lower = name.to_lowercase();
+    // what is there already is checked now, not when the linking is done and the output is
+    // renamed into place
     if name == "-" {
         Ok(Output::Stdout)
     } else if name.ends_with(".jsonl") || name.ends_with(".parquet") {
+        if out.is_dir() {
+            bail!(
+                "{name} is an existing directory, and a .jsonl or .parquet output is one file: \
+                 name a file, or write {name}/ to put a run's parts in that directory"
+            )
+        }
         Ok(Output::File)
     } else if out.is_dir() || out.extension().is_none() || name.ends_with('/') {
+        if out.exists() && !out.is_dir() {
+            bail!(
+                "{name} is an existing file, and an output without an extension is a \
+                 directory of parts: name a new directory, or FILE.jsonl or FILE.parquet"
+            )
+        }
         Ok(Output::Parts)
     } else if lower.ends_with(".jsonl") || lower.ends_with(".parquet") {
         bail!("{name}: write the extension in lower case (.jsonl or .parquet)")
@@ -195,7 +209,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
             report
         }
         Output::Parts => {
-            let run = identity(&args, &inputs, options.shard)?;
+            let run = identity(&args, &inputs, options.shard, &kb)?;
             let mut sink = PartsWriter::open(&args.out, run, args.resume)?;
             if sink.progress().complete {
                 eprintln!("{}: the run is already complete", args.out.display());
@@ -256,7 +270,13 @@ fn print_encoder_summary(scorer: &tailor::disambiguate::model::ModelScorer, secs
 }
 
 /// What makes two runs the same run, for --resume.
-fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIdentity> {
+fn identity(
+    args: &LinkArgs,
+    inputs: &[PathBuf],
+    shard: Shard,
+    kb: &tailor::kb::Kb,
+) -> Result<RunIdentity> {
+    // An input is known by its path and size: one edited in place to the same size passes.
     let mut sized = Vec::new();
     for input in inputs {
         if input.as_os_str() == "-" {
@@ -276,9 +296,10 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             PartFormat::Jsonl => "jsonl".into(),
         },
         settings: format!(
-            "kb={} scorer={} nil_threshold={} model_nil={} top_k={} fuzzy={} context={} \
-             derived_names={} candidates={} max_doc_bytes={}",
+            "kb={} kb_sha256={} scorer={} nil_threshold={} model_nil={} top_k={} fuzzy={} \
+             context={} derived_names={} candidates={} max_doc_bytes={}",
             args.retrieval.kb.display(),
+            kb_identity(kb),
             scorer_identity(&args.model),
             args.nil_threshold,
             args.model.model_nil,
@@ -290,6 +311,15 @@ fn identity(args: &LinkArgs, inputs: &[PathBuf], shard: Shard) -> Result<RunIden
             args.max_doc_bytes
         ),
     })
+}
+
+/// The KB's identity: the SHA-256 of its manifest, which records the checksums of the sources
+/// it was built from and its table counts, so a KB rebuilt or replaced at the same path differs.
+/// Computed as a model records the KB it was trained on.
+fn kb_identity(kb: &tailor::kb::Kb) -> String {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(&kb.manifest).expect("manifest serializes");
+    hex::encode(sha2::Sha256::digest(&bytes))
 }
 
 fn print_summary(report: &LinkReport, secs: f64, out: &Path) {

@@ -211,6 +211,19 @@ fn parse_json_document(line: &str) -> Result<InputDocument, String> {
         .map_err(|(_, message)| message)
 }
 
+/// A number id as text, when it is an exact integer of 64 bits. Any other number (2^64 or more,
+/// 1.5, 1e3) is read through a float: rounded, two ids could become one, so it is refused with
+/// a message saying to give it as a string.
+pub(crate) fn number_id(n: &serde_json::Number) -> Result<String, String> {
+    if n.is_i64() || n.is_u64() {
+        return Ok(n.to_string());
+    }
+    Err(format!(
+        "field \"id\" is the number {n}, which is not an integer within 64 bits and would be \
+         rounded, so two ids could become one: give it as a string (\"id\": \"...\")"
+    ))
+}
+
 /// [`parse_json_document`], also giving the record's id with an error found after the id was
 /// read, and the names of the fields it does not read.
 fn parse_json_record(line: &str) -> Result<(InputDocument, Vec<String>), (Option<String>, String)> {
@@ -242,7 +255,7 @@ fn parse_json_record(line: &str) -> Result<(InputDocument, Vec<String>), (Option
     }
     let id = match doc.id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
-        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::Number(n)) => number_id(&n).map_err(|m| (None, m))?,
         Some(_) => {
             let message = "field \"id\" must be a non-empty string or a number";
             return Err((None, message.into()));
@@ -402,6 +415,25 @@ mod tests {
     fn json_documents_are_checked() {
         let doc = parse_json_document(r#"{"id": 7, "text": "Paris"}"#).unwrap();
         assert_eq!(doc.id, "7");
+        for id in ["-9223372036854775808", "18446744073709551615"] {
+            let doc = parse_json_document(&format!(r#"{{"id": {id}, "text": "x"}}"#)).unwrap();
+            assert_eq!(doc.id, id);
+        }
+        // past 64 bits, or not an integer, a number id would be rounded through a float
+        for id in [
+            "12345678901234567890123",
+            "18446744073709551616",
+            "1.5",
+            "1e3",
+            "-0.0",
+        ] {
+            let err = parse_json_document(&format!(r#"{{"id": {id}, "text": "x"}}"#)).unwrap_err();
+            assert!(
+                err.contains("not an integer within 64 bits")
+                    && err.contains("give it as a string"),
+                "{id}: {err}"
+            );
+        }
         let err = parse_json_document(r#"{"text": "x"}"#).unwrap_err();
         assert!(err.contains("\"id\" is missing"));
         let err =

@@ -13,7 +13,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::error::LinkError;
 use super::output::mention_schema;
-use super::parts::committed_parts;
+use super::parts::{committed_parts, run_holding};
 
 /// Counts of a merge.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -62,6 +62,25 @@ fn refuse_repeats(parts: &[PathBuf]) -> Result<(), LinkError> {
 
 /// Writes the parts, in order, into `out` (written aside, renamed into place).
 pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
+    // a reader of that directory as one dataset would count the merged copy's rows beside the
+    // parts they came from
+    if let Some(manifest) = run_holding(out) {
+        return Err(LinkError::BadInput {
+            path: out.to_path_buf(),
+            message: format!(
+                "the merged file would lie inside the output directory of a `tailor link` run \
+                 ({}), where a dataset reader would count every row twice: write it outside \
+                 that directory",
+                manifest.display()
+            ),
+        });
+    }
+    if out.is_dir() {
+        return Err(LinkError::BadInput {
+            path: out.to_path_buf(),
+            message: "is an existing directory: a merge writes one file".into(),
+        });
+    }
     refuse_repeats(inputs)?;
     let parts = expand_parts(inputs)?;
     refuse_repeats(&parts)?;

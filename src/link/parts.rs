@@ -88,7 +88,8 @@ impl PartsWriter {
     /// Opens `dir` for `run`. Without `resume`, a manifest already there is an error (finished
     /// work is never overwritten by accident); with it, the run must be the same and continues
     /// after its committed parts. Stale files of this worker (an uncommitted part, parts past
-    /// the manifest) are removed.
+    /// the manifest) are removed, but only when its manifest says the directory is a run of
+    /// tailor's: without one, a file named like one of its parts is refused, not removed.
     /// A directory that holds parts of another shard layout is refused before anything is
     /// written: its workers would split the corpus differently and a merge would repeat
     /// documents.
@@ -129,12 +130,15 @@ impl PartsWriter {
                         .into(),
                 })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress {
-                version: MANIFEST_VERSION,
-                run,
-                parts: Vec::new(),
-                complete: false,
-            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                refuse_unrecorded_parts(dir, &prefix)?;
+                Progress {
+                    version: MANIFEST_VERSION,
+                    run,
+                    parts: Vec::new(),
+                    complete: false,
+                }
+            }
             Err(e) => return Err(LinkError::io(&manifest, e)),
         };
         let writer = PartsWriter {
@@ -258,16 +262,68 @@ fn worker_prefix(prefix: &str) -> bool {
     rest.strip_suffix('-').is_some_and(digits) && digits(index)
 }
 
+/// True for the name of a worker's progress manifest: `_progress.json`,
+/// `_shard00003-of00016-progress.json`.
+fn manifest_name(name: &str) -> bool {
+    name.strip_prefix('_')
+        .and_then(|n| n.strip_suffix("progress.json"))
+        .is_some_and(worker_prefix)
+}
+
+/// The first progress manifest of a `tailor link` run found in `dir` or a directory above it,
+/// by name, if any: a file written there becomes part of that run's dataset.
+pub fn run_holding(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    absolute.ancestors().skip(1).find_map(|dir| {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter(|e| manifest_name(&e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        found.into_iter().next()
+    })
+}
+
 /// True for a file name a `tailor link` worker writes into its output directory: a part, a
 /// progress manifest, or a hidden file (its parts being written, and whatever a file browser
 /// leaves, which dataset readers skip too).
 fn written_by_link(name: &str) -> bool {
-    name.starts_with('.')
-        || part_of(name).is_some()
-        || name
-            .strip_prefix('_')
-            .and_then(|n| n.strip_suffix("progress.json"))
-            .is_some_and(worker_prefix)
+    name.starts_with('.') || part_of(name).is_some() || manifest_name(name)
+}
+
+/// Refuses, for a worker with no manifest in `dir`, a file named like one of its parts: nothing
+/// shows that tailor wrote it (a user's `part-00003.jsonl`, another run's manifest removed), so
+/// removing it as stale, or writing a part over it, could destroy someone's data.
+fn refuse_unrecorded_parts(dir: &Path, worker: &str) -> Result<(), LinkError> {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| LinkError::io(dir, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| part_of(name) == Some(worker))
+        .collect();
+    found.sort();
+    let Some(first) = found.first() else {
+        return Ok(());
+    };
+    Err(LinkError::BadInput {
+        path: dir.to_path_buf(),
+        message: format!(
+            "the output directory holds {first}{} but no progress manifest{}: it is not a run \
+             tailor can resume; move it or name another directory",
+            if found.len() > 1 {
+                format!(" (and {} more parts)", found.len() - 1)
+            } else {
+                String::new()
+            },
+            if worker.is_empty() {
+                " (_progress.json)".to_string()
+            } else {
+                format!(" (_{worker}progress.json)")
+            }
+        ),
+    })
 }
 
 /// Refuses an output directory holding files `tailor link` does not write, naming one.
@@ -590,6 +646,63 @@ mod tests {
             "{err}"
         );
         assert!(PartsWriter::open(dir.path(), identity(), true).is_ok());
+    }
+
+    #[test]
+    fn files_named_like_parts_without_a_manifest_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = dir.path().join("part-00003.jsonl");
+        std::fs::write(&mine, "{\"id\":\"mine\"}").unwrap();
+        for resume in [false, true] {
+            let err = PartsWriter::open(dir.path(), identity(), resume)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains(
+                    "holds part-00003.jsonl but no progress manifest (_progress.json): it is not \
+                     a run tailor can resume; move it or name another directory"
+                ),
+                "{err}"
+            );
+            assert_eq!(std::fs::read_to_string(&mine).unwrap(), "{\"id\":\"mine\"}");
+        }
+        // another worker's parts are not this worker's to judge; its own, in any format, are
+        let mut shard = identity();
+        shard.shard = Shard::parse("1/2").unwrap();
+        std::fs::remove_file(&mine).unwrap();
+        std::fs::write(dir.path().join("shard00000-of00002-part-00000.jsonl"), "").unwrap();
+        assert!(PartsWriter::open(dir.path(), shard.clone(), false).is_ok());
+        std::fs::write(
+            dir.path().join("shard00001-of00002-part-00000.parquet"),
+            "x",
+        )
+        .unwrap();
+        let err = PartsWriter::open(dir.path(), shard, false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("shard00001-of00002-part-00000.parquet but no progress manifest"),
+            "{err}"
+        );
+        assert!(dir
+            .path()
+            .join("shard00001-of00002-part-00000.parquet")
+            .exists());
+    }
+
+    #[test]
+    fn with_a_manifest_stale_parts_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        PartsWriter::open(dir.path(), identity(), false)
+            .unwrap()
+            .finish()
+            .unwrap();
+        let stale = dir.path().join("part-00004.jsonl");
+        std::fs::write(&stale, "").unwrap();
+        PartsWriter::open(dir.path(), identity(), true).unwrap();
+        assert!(!stale.exists());
     }
 
     #[test]

@@ -130,7 +130,9 @@ fn parse_document(
     let id = match doc.id {
         None => at.to_string(),
         Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Number(n)) => {
+            super::input::number_id(&n).map_err(|m| unprocessable(format!("document {at}: {m}")))?
+        }
         Some(_) => {
             return Err(unprocessable(format!(
                 "document {at}: field \"id\" must be a string or a number"
@@ -206,6 +208,27 @@ mod tests {
         );
         let (_, message) = refused(r#"[{"text": "x"}]"#);
         assert!(message.contains("not an array"), "{message}");
+    }
+
+    #[test]
+    fn a_number_id_that_would_be_rounded_is_refused() {
+        // both read as the float 1.2345678901234568e+22: two documents, one id
+        let body = r#"{"documents": [{"id": 12345678901234567890123, "text": "x"},
+                                     {"id": 12345678901234567890124, "text": "y"}]}"#;
+        let (status, message) = refused(body);
+        assert_eq!(status, 422);
+        assert!(
+            message.starts_with("document 0: field \"id\" is the number")
+                && message.contains("give it as a string"),
+            "{message}"
+        );
+        let (_, message) = refused(r#"{"id": 1.5, "text": "x"}"#);
+        assert!(
+            message.contains("not an integer within 64 bits"),
+            "{message}"
+        );
+        let (docs, _) = parse(r#"{"id": 18446744073709551615, "text": "x"}"#).unwrap();
+        assert_eq!(docs[0].id, "18446744073709551615");
     }
 
     #[test]
