@@ -123,8 +123,9 @@ fn sentences(examples: &[WeakExample]) -> Vec<LabelledSentence> {
     by_id.into_values().collect()
 }
 
-pub fn run(args: TrainArgs) -> Result<()> {
+pub fn run(mut args: TrainArgs) -> Result<()> {
     let started = Instant::now();
+    args.out = super::paths::normalized(&args.out);
     super::paths::refuse_replacing("--out", &args.out, &tailor::disambiguate::model::MODEL_DIR)?;
     let staging = staging_dir(&args.out);
     if !args.resume && staging.exists() {
