@@ -16,6 +16,7 @@
 
 mod error;
 mod input;
+mod json_record;
 mod linker;
 pub mod merge;
 mod output;

@@ -13,7 +13,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::input::{check_spans, GivenSpan, InputDocument};
+use super::input::{GivenSpan, InputDocument};
+use super::json_record::check_spans;
 use super::serve::{ApiError, ServeLimits};
 
 /// The fields of one document; a batch body has `"documents"` alone.
@@ -130,9 +131,8 @@ fn parse_document(
     let id = match doc.id {
         None => at.to_string(),
         Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => {
-            super::input::number_id(&n).map_err(|m| unprocessable(format!("document {at}: {m}")))?
-        }
+        Some(Value::Number(n)) => super::json_record::number_id(&n)
+            .map_err(|m| unprocessable(format!("document {at}: {m}")))?,
         Some(_) => {
             return Err(unprocessable(format!(
                 "document {at}: field \"id\" must be a string or a number"
