@@ -13,7 +13,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::error::LinkError;
 use super::output::mention_schema;
-use super::parts::{committed_parts, run_holding};
+use super::run_dir::{committed_parts, run_holding};
 
 /// Counts of a merge.
 #[derive(Debug, Default, Clone, serde::Serialize)]

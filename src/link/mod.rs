@@ -21,6 +21,7 @@ mod linker;
 pub mod merge;
 mod output;
 pub mod parts;
+mod run_dir;
 pub mod serve;
 mod serve_request;
 mod stream;
