@@ -299,7 +299,7 @@ fn identity(
             "kb={} kb_sha256={} scorer={} nil_threshold={} model_nil={} top_k={} fuzzy={} \
              context={} derived_names={} candidates={} max_doc_bytes={}",
             args.retrieval.kb.display(),
-            kb_identity(kb),
+            kb.manifest.sha256(),
             scorer_identity(&args.model),
             args.nil_threshold,
             args.model.model_nil,
@@ -311,15 +311,6 @@ fn identity(
             args.max_doc_bytes
         ),
     })
-}
-
-/// The KB's identity: the SHA-256 of its manifest, which records the checksums of the sources
-/// it was built from and its table counts, so a KB rebuilt or replaced at the same path differs.
-/// Computed as a model records the KB it was trained on.
-fn kb_identity(kb: &tailor::kb::Kb) -> String {
-    use sha2::Digest;
-    let bytes = serde_json::to_vec(&kb.manifest).expect("manifest serializes");
-    hex::encode(sha2::Sha256::digest(&bytes))
 }
 
 fn print_summary(report: &LinkReport, secs: f64, out: &Path) {

@@ -23,6 +23,16 @@ pub struct Manifest {
     pub rejected: u64,
 }
 
+impl Manifest {
+    /// The hash that identifies a KB store's content: what a model records of the KB it was
+    /// trained on, and a link run of the KB it linked with.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        let bytes = serde_json::to_vec(self).expect("manifest serializes");
+        hex::encode(sha2::Sha256::digest(&bytes))
+    }
+}
+
 /// One input file and its checksum.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRecord {

@@ -119,8 +119,7 @@ impl ModelConfig {
 
 /// The hash that identifies a KB store's content.
 pub fn kb_manifest_sha256(kb: &Kb) -> String {
-    let bytes = serde_json::to_vec(&kb.manifest).expect("manifest serializes");
-    hex::encode(sha2::Sha256::digest(&bytes))
+    kb.manifest.sha256()
 }
 
 /// SHA-256 of the KB's `manifest.json` as its store writes it: the identity `tailor embed`
