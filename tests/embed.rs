@@ -244,8 +244,9 @@ fn an_interrupted_run_is_not_started_over_without_resume() {
     );
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
-        err.contains("transe.checkpoint.safetensors holds an interrupted training run")
-            && err.contains("pass --resume to continue it, or remove it"),
+        err.contains(
+            "transe.checkpoint.safetensors exists, as an interrupted training run leaves it"
+        ) && err.contains("pass --resume to continue it, or remove it"),
         "{err}"
     );
     assert_eq!(std::fs::read(&checkpoint).unwrap(), kept, "left as it was");

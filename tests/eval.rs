@@ -406,3 +406,48 @@ fn a_report_never_replaces_files_no_report_wrote_and_records_are_a_file() {
         "kept"
     );
 }
+
+#[test]
+fn file_outputs_never_land_in_another_commands_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = paris_gold(dir.path(), "one.benchmark.jsonl", 5);
+    // a report's metrics.json, and a file inside the KB
+    let report = dir.path().join("report");
+    ok(eval_prior(&[
+        "--kb",
+        "kb/default",
+        "--gold",
+        s(&gold),
+        "--report",
+        s(&report),
+    ]));
+    let before = std::fs::read(report.join("metrics.json")).unwrap();
+    for records in [report.join("metrics.json"), report.join("records.jsonl")] {
+        let run = eval_prior(&[
+            "--kb",
+            "kb/default",
+            "--gold",
+            s(&gold),
+            "--records",
+            s(&records),
+        ]);
+        assert!(!run.status.success(), "{} was written", records.display());
+        assert!(
+            stderr(&run).contains("an evaluation report"),
+            "{}",
+            stderr(&run)
+        );
+    }
+    assert_eq!(std::fs::read(report.join("metrics.json")).unwrap(), before);
+    let run = eval_prior(&[
+        "--kb",
+        "kb/default",
+        "--gold",
+        s(&gold),
+        "--records",
+        "models/default/records.jsonl",
+    ]);
+    assert!(!run.status.success(), "records went into the model");
+    assert!(stderr(&run).contains("is a model"), "{}", stderr(&run));
+    assert!(!std::path::Path::new("models/default/records.jsonl").exists());
+}

@@ -441,6 +441,29 @@ fn the_rejects_file_never_replaces_an_input_and_a_failed_run_leaves_none() {
     assert!(stderr(&run).contains("--rejects"), "{}", stderr(&run));
     assert_eq!(std::fs::read_to_string(&triples).unwrap(), content);
     assert!(!kb_dir.exists());
+    // nor over a file of another command's output (a model's config)
+    let config = std::fs::read("models/default/config.json").unwrap();
+    let run = tailor(&[
+        "ingest",
+        "--triples",
+        s(&triples),
+        "--max-errors",
+        "5",
+        "--rejects",
+        "models/default/config.json",
+        "--out",
+        s(&kb_dir),
+    ]);
+    assert!(
+        !run.status.success(),
+        "the rejects list replaced a model's config"
+    );
+    assert!(
+        stderr(&run).contains("which is a model"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(std::fs::read("models/default/config.json").unwrap(), config);
 
     let run = tailor(&[
         "ingest",

@@ -897,3 +897,51 @@ fn an_adjective_retrieves_the_place_its_descriptions_point_to() {
     let without = first_line(&["--no-derived-names"]);
     assert!(!without.contains("Q30 "), "{without}");
 }
+
+#[test]
+fn an_output_never_lands_in_another_commands_output_or_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "docs.jsonl",
+        b"{\"id\": \"a\", \"text\": \"Paris\"}\n",
+    );
+    // a KB this run does not read: a file over one of its tables, or a stranger among them
+    let other = dir.path().join("other-kb");
+    std::fs::create_dir(&other).unwrap();
+    copy_default_kb(&other);
+    let before = names_in(&other);
+    for name in ["entities.parquet", "annotations.jsonl"] {
+        let out = other.join(name);
+        let run = link(&[&input], &out, &[]);
+        assert!(!run.status.success(), "{name} was written");
+        assert!(
+            stderr(&run).contains("which is a KB store"),
+            "{}",
+            stderr(&run)
+        );
+    }
+    assert_eq!(names_in(&other), before);
+    // the current directory (the repository root here) is no directory of parts
+    let run = link(&[&input], Path::new("./"), &[]);
+    assert!(
+        !run.status.success(),
+        "parts went into the current directory"
+    );
+    assert!(
+        stderr(&run).contains("current directory"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!root().join("_progress.json").exists());
+}
+
+/// Every name in a directory, hidden ones too, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -354,7 +354,7 @@ fn a_run_without_resume_leaves_an_interrupted_run_alone() {
     );
     let err = stderr(&run);
     assert!(
-        err.contains("m.partial holds an interrupted training run")
+        err.contains("m.partial exists, as an interrupted training run leaves it")
             && err.contains("pass --resume to continue it, or remove it"),
         "{err}"
     );

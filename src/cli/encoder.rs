@@ -26,6 +26,7 @@ pub struct FetchEncoderArgs {
 }
 
 pub fn fetch(args: FetchEncoderArgs) -> Result<()> {
+    super::paths::refuse_current_dir("--dir", &args.dir)?;
     let report = encode::fetch(&FetchOptions {
         dir: args.dir,
         package: args.package,

@@ -61,6 +61,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     reads.extend(model_reads.iter().map(PathBuf::as_path));
     if let Some(records) = &args.records {
         super::paths::refuse_overwriting("--records", records, &reads)?;
+        super::paths::refuse_file_in_outputs("--records", records)?;
         anyhow::ensure!(
             !records.is_dir(),
             "--records {} is a directory: name the JSONL file to write",
@@ -74,7 +75,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         super::paths::refuse_inside_outputs("--report", report)?;
         if let Some(compare) = &args.report.compare {
             // the report's metrics.json would replace the metrics it is compared with
-            super::paths::refuse_overwriting("--report", &report.join("metrics.json"), &[compare])?;
+            anyhow::ensure!(
+                !super::paths::same_file(compare, &report.join("metrics.json")),
+                "--compare {} is the metrics.json --report {} writes: copy it elsewhere first",
+                compare.display(),
+                report.display()
+            );
         }
     }
     let golds = args

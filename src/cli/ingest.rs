@@ -94,6 +94,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
         // the rejects list written over a source would destroy it before it is read, and one
         // inside the store would go when the store is replaced
         super::paths::refuse_overwriting("--rejects", rejects, &inputs)?;
+        super::paths::refuse_file_in_outputs("--rejects", rejects)?;
         if super::paths::within(rejects, &out) {
             bail!(
                 "--rejects {} is inside --out {}, which the new store replaces whole",

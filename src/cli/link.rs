@@ -136,6 +136,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
         // (and be merged again, doubled, next time)
         let reads: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
         super::paths::refuse_overwriting("--out", &args.out, &reads)?;
+        super::paths::refuse_file_in_outputs("--out", &args.out)?;
         let report = merge::merge(&inputs, &args.out)?;
         eprintln!(
             "merged {} parts, {} records, into {}",
@@ -160,6 +161,11 @@ pub fn run(args: LinkArgs) -> Result<()> {
         super::paths::refuse_overwriting("--out", &args.out, &reads)?;
     }
     let kind = output_kind(&args.out)?;
+    match kind {
+        Output::Parts => super::paths::refuse_current_dir("--out", &args.out)?,
+        Output::Stdout => {}
+        Output::File => super::paths::refuse_file_in_outputs("--out", &args.out)?,
+    }
     if args.resume && !matches!(kind, Output::Parts) {
         bail!("--resume needs an output directory (not a .jsonl/.parquet file or -)");
     }

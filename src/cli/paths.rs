@@ -88,23 +88,61 @@ pub fn refuse_current_dir(flag: &str, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The directory outputs of tailor's other commands, which no report or record file goes into.
-const OTHER_OUTPUTS: [(&tailor::persist::OutputDir, &str); 3] = [
-    (&tailor::kb::store::KB_DIR, "a KB store"),
-    (&tailor::embed::EMBEDDINGS_DIR, "embeddings"),
-    (&tailor::disambiguate::model::MODEL_DIR, "a model"),
+/// The directories tailor's commands write, each by a file it always holds, which no other
+/// output goes into: their next run would find a file they did not write (and refuse), or, for
+/// a file output, one of their own files would be replaced.
+const OUTPUT_MARKERS: [(&str, &str); 6] = [
+    (tailor::kb::store::KB_DIR.marker, "a KB store"),
+    (tailor::embed::EMBEDDINGS_DIR.marker, "embeddings"),
+    (tailor::disambiguate::model::MODEL_DIR.marker, "a model"),
+    ("fetch.json", "a fetched text encoder"),
+    ("_progress.json", "a link run's directory of parts"),
+    ("metrics.json", "an evaluation report"),
 ];
 
-/// Refuses to write into a directory that is another command's output (a KB store, embeddings,
-/// a model): its next run would find a file it did not write and refuse to replace it.
+/// What kind of tailor output `dir` is, if any (a sharded link run by any worker's manifest).
+fn output_kind_of(dir: &Path) -> Option<&'static str> {
+    let sharded = std::fs::read_dir(dir).ok().is_some_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("_shard") && name.ends_with("progress.json")
+        })
+    });
+    if sharded {
+        return Some("a link run's directory of parts");
+    }
+    OUTPUT_MARKERS
+        .iter()
+        .find(|(marker, _)| dir.join(marker).exists())
+        .map(|(_, what)| *what)
+}
+
+/// Refuses a report directory that is another command's output (an earlier report is fine).
 pub fn refuse_inside_outputs(flag: &str, dir: &Path) -> Result<()> {
-    for (kind, what) in OTHER_OUTPUTS {
-        if dir.join(kind.marker).exists() {
+    match output_kind_of(dir) {
+        Some(what) if what != "an evaluation report" => {
             bail!(
                 "{flag} {} is {what}: name a directory of its own",
                 dir.display()
-            );
+            )
         }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a file output (`--records`, `--rejects`, `link --out FILE`) that would land in a
+/// directory tailor wrote: it would replace one of that output's files, or be a stranger there.
+pub fn refuse_file_in_outputs(flag: &str, file: &Path) -> Result<()> {
+    let dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Some(what) = output_kind_of(dir) {
+        bail!(
+            "{flag} {} is inside {}, which is {what}: write it somewhere of its own",
+            file.display(),
+            dir.display()
+        );
     }
     Ok(())
 }

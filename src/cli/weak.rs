@@ -72,6 +72,7 @@ pub fn run(args: WeakLabelsArgs) -> Result<()> {
     reads.extend(extracts.as_deref());
     for path in weak::output_paths(&args.out) {
         super::paths::refuse_overwriting("--out", &path, &reads)?;
+        super::paths::refuse_file_in_outputs("--out", &path)?;
     }
     let (kb, retriever) = load(&args.retrieval)?;
     let options = WeakOptions {

@@ -34,7 +34,7 @@ pub enum EmbedError {
     /// `tailor embed --out X` without `--resume` where `X.checkpoint.safetensors` holds a run
     /// that did not finish (its output is not the checkpoint's): starting over would overwrite it.
     #[error(
-        "{} holds an interrupted training run: pass --resume to continue it, or remove it",
+        "{} exists, as an interrupted training run leaves it: pass --resume to continue that run, or remove it to start over",
         path.display()
     )]
     Interrupted { path: PathBuf },

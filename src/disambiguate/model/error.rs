@@ -25,7 +25,7 @@ pub enum ModelError {
     /// not told to resume: it holds the checkpoints of a run that did not finish (or something
     /// else of that name), which starting over would delete.
     #[error(
-        "{} holds an interrupted training run: pass --resume to continue it, or remove it",
+        "{} exists, as an interrupted training run leaves it: pass --resume to continue that run, or remove it to start over",
         path.display()
     )]
     Interrupted { path: PathBuf },

@@ -15,8 +15,9 @@ pub(super) fn refuse_change(dir: &Path, previous: &ModelConfig, now: &ModelConfi
         Some(change) => Err(ModelError::bad(
             dir,
             format!(
-                "cannot resume: {change}; rerun with the interrupted run's settings, or without \
-                 --resume to start over"
+                "cannot resume: {change}; rerun with the interrupted run's settings, or remove {} \
+                 to start over",
+                dir.display()
             ),
         )),
     }
