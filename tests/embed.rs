@@ -246,7 +246,7 @@ fn an_interrupted_run_is_not_started_over_without_resume() {
     assert!(
         err.contains(
             "transe.checkpoint.safetensors exists, as an interrupted training run leaves it"
-        ) && err.contains("pass --resume to continue it, or remove it"),
+        ) && err.contains("pass --resume to continue that run, or remove it"),
         "{err}"
     );
     assert_eq!(std::fs::read(&checkpoint).unwrap(), kept, "left as it was");

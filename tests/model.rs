@@ -355,7 +355,7 @@ fn a_run_without_resume_leaves_an_interrupted_run_alone() {
     let err = stderr(&run);
     assert!(
         err.contains("m.partial exists, as an interrupted training run leaves it")
-            && err.contains("pass --resume to continue it, or remove it"),
+            && err.contains("pass --resume to continue that run, or remove it"),
         "{err}"
     );
     assert_eq!(names_in(&staging), ["last.safetensors"]);
