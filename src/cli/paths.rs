@@ -90,27 +90,18 @@ pub fn refuse_current_dir(flag: &str, out: &Path) -> Result<()> {
 
 /// The directories tailor's commands write, each by a file it always holds, which no other
 /// output goes into: their next run would find a file they did not write (and refuse), or, for
-/// a file output, one of their own files would be replaced.
-const OUTPUT_MARKERS: [(&str, &str); 6] = [
+/// a file output, one of their own files would be replaced. A link run's directory is told by
+/// [`tailor::link::refuse_inside_run`].
+const OUTPUT_MARKERS: [(&str, &str); 5] = [
     (tailor::kb::store::KB_DIR.marker, "a KB store"),
     (tailor::embed::EMBEDDINGS_DIR.marker, "embeddings"),
     (tailor::disambiguate::model::MODEL_DIR.marker, "a model"),
     ("fetch.json", "a fetched text encoder"),
-    ("_progress.json", "a link run's directory of parts"),
     ("metrics.json", "an evaluation report"),
 ];
 
-/// What kind of tailor output `dir` is, if any (a sharded link run by any worker's manifest).
+/// What kind of tailor output `dir` is, if any.
 fn output_kind_of(dir: &Path) -> Option<&'static str> {
-    let sharded = std::fs::read_dir(dir).ok().is_some_and(|entries| {
-        entries.flatten().any(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("_shard") && name.ends_with("progress.json")
-        })
-    });
-    if sharded {
-        return Some("a link run's directory of parts");
-    }
     OUTPUT_MARKERS
         .iter()
         .find(|(marker, _)| dir.join(marker).exists())
@@ -119,6 +110,7 @@ fn output_kind_of(dir: &Path) -> Option<&'static str> {
 
 /// Refuses a report directory that is another command's output (an earlier report is fine).
 pub fn refuse_inside_outputs(flag: &str, dir: &Path) -> Result<()> {
+    tailor::link::refuse_inside_run(&dir.join("metrics.json"))?;
     match output_kind_of(dir) {
         Some(what) if what != "an evaluation report" => {
             bail!(
@@ -133,6 +125,7 @@ pub fn refuse_inside_outputs(flag: &str, dir: &Path) -> Result<()> {
 /// Refuses a file output (`--records`, `--rejects`, `link --out FILE`) that would land in a
 /// directory tailor wrote: it would replace one of that output's files, or be a stranger there.
 pub fn refuse_file_in_outputs(flag: &str, file: &Path) -> Result<()> {
+    tailor::link::refuse_inside_run(file)?;
     let dir = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

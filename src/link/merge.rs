@@ -13,7 +13,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::error::LinkError;
 use super::output::mention_schema;
-use super::run_dir::{committed_parts, run_holding};
+use super::run_dir::{committed_parts, refuse_inside_run};
 
 /// Counts of a merge.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -64,17 +64,7 @@ fn refuse_repeats(parts: &[PathBuf]) -> Result<(), LinkError> {
 pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, LinkError> {
     // a reader of that directory as one dataset would count the merged copy's rows beside the
     // parts they came from
-    if let Some(manifest) = run_holding(out) {
-        return Err(LinkError::BadInput {
-            path: out.to_path_buf(),
-            message: format!(
-                "the merged file would lie inside the output directory of a `tailor link` run \
-                 ({}), where a dataset reader would count every row twice: write it outside \
-                 that directory",
-                manifest.display()
-            ),
-        });
-    }
+    refuse_inside_run(out)?;
     if out.is_dir() {
         return Err(LinkError::BadInput {
             path: out.to_path_buf(),

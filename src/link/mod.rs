@@ -38,6 +38,7 @@ pub use linker::{
     LinkedCandidate, LinkedDocument, LinkedMention, Linker, DEFAULT_OUTPUT_CANDIDATES,
 };
 pub use output::{mention_schema, AnnotationWriter, StdoutJsonl};
+pub use run_dir::refuse_inside_run;
 pub use stream::{corpus, expand_inputs, failed_id, Shard};
 
 /// Where linked documents go, in input order.

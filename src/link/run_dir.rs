@@ -58,6 +58,23 @@ pub fn run_holding(path: &Path) -> Option<PathBuf> {
     })
 }
 
+/// Refuses a file written inside the output directory of a `tailor link` run (or below one): a
+/// reader of that directory as one dataset would count its rows beside the parts'.
+pub fn refuse_inside_run(out: &Path) -> Result<(), LinkError> {
+    match run_holding(out) {
+        None => Ok(()),
+        Some(manifest) => Err(LinkError::BadInput {
+            path: out.to_path_buf(),
+            message: format!(
+                "the file would lie inside the output directory of a `tailor link` run ({}), \
+                 where a dataset reader would count every row twice: write it outside that \
+                 directory",
+                manifest.display()
+            ),
+        }),
+    }
+}
+
 /// True for a file name a `tailor link` worker writes into its output directory: a part, a
 /// progress manifest, or a hidden file (its parts being written, and whatever a file browser
 /// leaves, which dataset readers skip too).
