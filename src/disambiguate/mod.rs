@@ -26,11 +26,14 @@ impl MentionCandidates {
         let detected = retriever.detect(text);
         let mut mentions: Vec<MentionCandidates> = detected
             .iter()
-            .map(|m| MentionCandidates {
-                start: m.start,
-                end: m.end,
-                surface: chars[m.start..m.end].iter().collect(),
-                candidates: retriever.candidates_for_key(&m.key),
+            .map(|m| {
+                let surface: String = chars[m.start..m.end].iter().collect();
+                MentionCandidates {
+                    start: m.start,
+                    end: m.end,
+                    candidates: retriever.candidates_as_written(&m.key, &surface),
+                    surface,
+                }
             })
             .collect();
         let keys: Vec<&str> = detected.iter().map(|m| m.key.as_str()).collect();
@@ -48,7 +51,7 @@ impl MentionCandidates {
             .into_iter()
             .map(|(start, end, surface)| {
                 let key = normalize(&surface);
-                let candidates = retriever.candidates_for_key(&key);
+                let candidates = retriever.candidates_as_written(&key, &surface);
                 let mention = MentionCandidates {
                     start,
                     end,

@@ -47,6 +47,15 @@ pub struct AliasTable {
     /// Keys that some source writes in lower case ("city", "technology"); the others are only
     /// ever written as names ("May", "Will", "The International").
     lowercase_keys: HashSet<String>,
+    /// (key, entity) pairs whose every written form is in capitals, an acronym ("MI" for
+    /// myocardial infarction, "WHO"): see [`AliasTable::capitals_only`].
+    capitals_only: HashSet<(String, EntityIdx)>,
+}
+
+/// True for a name written in capitals: two letters or more, none of them lower case.
+fn in_capitals(text: &str) -> bool {
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+    letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase())
 }
 
 /// The Wikipedia article title in a URL or title string, without its disambiguator:
@@ -74,6 +83,7 @@ impl AliasTable {
     pub fn build_with(kb: &Kb, top_k: usize, derived: &[DerivedName]) -> Self {
         let mut weights: HashMap<String, HashMap<EntityIdx, f32>> = HashMap::new();
         let mut lowercase_keys: HashSet<String> = HashSet::new();
+        let mut capital_forms: HashSet<(String, EntityIdx)> = HashSet::new();
         let mut add = |text: &str, entity: EntityIdx, weight: f32| {
             let key = normalize(text);
             if key.is_empty() || key.split(' ').count() > MAX_ALIAS_TOKENS {
@@ -81,6 +91,9 @@ impl AliasTable {
             }
             if !text.chars().any(char::is_uppercase) {
                 lowercase_keys.insert(key.clone());
+            }
+            if in_capitals(text) {
+                capital_forms.insert((key.clone(), entity));
             }
             let slot = weights.entry(key).or_default().entry(entity).or_insert(0.0);
             // The strongest evidence for an (alias, entity) pair counts, not the sum.
@@ -138,12 +151,17 @@ impl AliasTable {
             })
             .collect();
         let popularity = kb.entities.iter().map(|e| e.degree as f32 + 1.0).collect();
+        let capitals_only = capital_forms
+            .into_iter()
+            .filter(|(key, entity)| !written_otherwise(kb, *entity, key))
+            .collect();
         let mut table = AliasTable {
             entries,
             top_k,
             popularity,
             first_words: HashMap::new(),
             lowercase_keys,
+            capitals_only,
         };
         table.index_first_words();
         table
@@ -163,6 +181,14 @@ impl AliasTable {
     /// may still be the entity; a name matched in lower case is more likely an ordinary word.
     pub fn written_in_lower_case(&self, key: &str) -> bool {
         self.lowercase_keys.contains(key)
+    }
+
+    /// True when every name of `entity` under `key` is written in capitals, an acronym. Text
+    /// that writes the key in lower case ("2,595 mi", "what of us") means something else, not
+    /// the acronym (myocardial infarction, the United States).
+    pub fn capitals_only(&self, key: &str, entity: EntityIdx) -> bool {
+        // the set is small, and a lookup allocates only when it may hit
+        !self.capitals_only.is_empty() && self.capitals_only.contains(&(key.to_string(), entity))
     }
 
     /// The most words of an alias that starts with the normalized word `first`; 0 when none
@@ -218,6 +244,22 @@ impl AliasTable {
 
 /// Normalizes weights into priors and keeps the `top_k` best; ties broken by entity index so
 /// the order is deterministic.
+/// True when `entity` has a name under `key` (label, Wikipedia title, alias) not written in
+/// capitals.
+fn written_otherwise(kb: &Kb, entity: EntityIdx, key: &str) -> bool {
+    let e = kb.entity(entity);
+    let titles = e.wikipedia.as_deref().map(wikipedia_titles);
+    let titles = titles
+        .iter()
+        .flat_map(|(title, bare)| std::iter::once(title.as_str()).chain(bare.as_deref()));
+    e.label
+        .as_deref()
+        .into_iter()
+        .chain(titles)
+        .chain(kb.aliases_of(entity).iter().map(|a| a.text.as_str()))
+        .any(|text| !in_capitals(text) && normalize(text) == key)
+}
+
 fn to_priors(mut pairs: Vec<(EntityIdx, f32)>, top_k: usize) -> Vec<AliasCandidate> {
     pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     // summed in sorted order: the pairs come from a hash map, and a float sum in its
@@ -238,6 +280,31 @@ fn to_priors(mut pairs: Vec<(EntityIdx, f32)>, top_k: usize) -> Vec<AliasCandida
 mod tests {
     use super::*;
     use crate::kb::{KbBuilder, Manifest};
+
+    #[test]
+    fn an_acronym_is_known_to_be_written_in_capitals_only() {
+        let mut b = KbBuilder::new();
+        b.label("Q12152", "myocardial infarction");
+        b.alias("Q12152", "MI", None);
+        b.label("Q1166", "Michigan");
+        b.alias("Q1166", "MI", None);
+        b.alias("Q1166", "Mi.", None);
+        b.label("Q1", "Mi");
+        b.label("Q2", "北京");
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, DEFAULT_TOP_K);
+        let idx = |id| kb.entity_idx(id).unwrap();
+        assert!(table.capitals_only("mi", idx("Q12152")));
+        assert!(
+            !table.capitals_only("mi", idx("Q1166")),
+            "also written \"Mi.\""
+        );
+        assert!(!table.capitals_only("mi", idx("Q1")));
+        assert!(
+            !table.capitals_only("北京", idx("Q2")),
+            "a script without case"
+        );
+    }
 
     #[test]
     fn priors_follow_degree_and_alias_kind() {

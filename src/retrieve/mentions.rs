@@ -82,9 +82,14 @@ impl<'a> MentionDetector<'a> {
         })
     }
 
-    /// True for spans that are ordinary words rather than names: all words common and the
-    /// span not capitalized mid-sentence, a single character, no letter at all, or a name that
-    /// the KB only ever writes capitalized found with no capital ("may", "will", "north").
+    /// True for spans that are ordinary words rather than names: all words common and none
+    /// capitalized mid-sentence, a single character, no letter at all, or a name that the KB
+    /// only ever writes capitalized found with no capital ("may", "will", "north").
+    ///
+    /// A capital on a later word counts too: in "saw the Who play" the band's name starts with
+    /// a lower-case "the", and judged by that word alone the span was ordinary, which left "Who"
+    /// to match the World Health Organization. Only a word in title case counts there: "the WHO"
+    /// writes the acronym, not the band.
     fn is_ordinary(&self, span: &[Token<'_>], key: &str) -> bool {
         let uncapitalized = span.iter().all(|t| !t.text.chars().any(char::is_uppercase));
         if uncapitalized && !self.table.written_in_lower_case(key) {
@@ -98,10 +103,19 @@ impl<'a> MentionDetector<'a> {
             return true;
         }
         let all_common = span.iter().all(|t| self.common.is_common(&t.norm));
-        let capitalized_mid_sentence =
-            !first.sentence_start && first.text.chars().next().is_some_and(char::is_uppercase);
+        let capitalized_mid_sentence = (!first.sentence_start && starts_upper(first.text))
+            || span[1..].iter().any(|t| title_case(t.text));
         all_common && !capitalized_mid_sentence
     }
+}
+
+fn starts_upper(word: &str) -> bool {
+    word.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// A capital followed by at least one lower-case letter ("Who", not "WHO").
+fn title_case(word: &str) -> bool {
+    starts_upper(word) && word.chars().skip(1).any(char::is_lowercase)
 }
 
 #[cfg(test)]
@@ -155,6 +169,23 @@ mod tests {
         assert_eq!(detect("In may he left Paris."), ["Paris"]);
         assert_eq!(detect("He left in May."), ["May"]);
         assert_eq!(detect("the new york times"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_capital_after_a_lower_case_article_makes_a_name() {
+        let mut b = KbBuilder::new();
+        b.label("Q1", "The Who");
+        b.label("Q2", "WHO");
+        b.label("Q3", "The Guess Who");
+        let kb = b.finish(Manifest::default());
+        let table = AliasTable::build(&kb, DEFAULT_TOP_K);
+        let common = CommonWords::learn(["they ask who saw who and who", "the guess"]);
+        let found: Vec<String> = MentionDetector::new(&table, &common)
+            .detect("We saw the Who play. The who of it all. And the WHO?")
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert_eq!(found, ["the who", "who"], "the band, then the acronym");
     }
 
     #[test]

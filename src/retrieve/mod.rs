@@ -187,7 +187,31 @@ impl Retriever {
 
     /// Ranked candidates for a mention's surface text.
     pub fn candidates(&self, surface: &str) -> Vec<Candidate> {
-        self.candidates_for_key(&normalize(surface))
+        self.candidates_as_written(&normalize(surface), surface)
+    }
+
+    /// [`Retriever::candidates_for_key`] for a mention written `surface` (`key` normalized):
+    /// written all in lower case, it is not an acronym, so an exact candidate only ever named
+    /// in capitals under this key is dropped ("mi" is not "MI", myocardial infarction). The
+    /// priors left are renormalized to the mass they had.
+    pub fn candidates_as_written(&self, key: &str, surface: &str) -> Vec<Candidate> {
+        let mut candidates = self.candidates_for_key(key);
+        if surface.chars().any(char::is_uppercase) {
+            return candidates;
+        }
+        let total: f32 = candidates.iter().map(|c| c.prior).sum();
+        candidates.retain(|c| {
+            c.source != CandidateSource::Exact || !self.table.capitals_only(key, c.entity)
+        });
+        let left: f32 = candidates.iter().map(|c| c.prior).sum();
+        if left > 0.0 && left < total {
+            let scale = total / left;
+            for c in &mut candidates {
+                c.prior *= scale;
+                c.alias_prior *= scale;
+            }
+        }
+        candidates
     }
 
     /// Ranked candidates for an already normalized mention.

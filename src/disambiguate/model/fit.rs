@@ -115,7 +115,8 @@ fn featurize(
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let mut lists: Vec<Vec<Candidate>> = keys
             .iter()
-            .map(|k| plan.retriever.candidates_for_key(k))
+            .zip(&s.mentions)
+            .map(|(k, m)| plan.retriever.candidates_as_written(k, &m.surface))
             .collect();
         plan.retriever
             .add_context_candidates(&keys, &mut lists, &[]);
