@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// The exit status of a run stopped by a signal (as a shell reports SIGINT).
+// SIGTERM also exits 130, not 143: ctrlc runs one argument-less handler for every signal.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 static PARTIALS: Mutex<BTreeMap<u64, PathBuf>> = Mutex::new(BTreeMap::new());

@@ -273,6 +273,32 @@ fn a_repeated_document_id_is_refused_naming_both_places() {
 }
 
 #[test]
+fn a_null_field_and_a_key_given_twice_are_named_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "docs.jsonl",
+        b"{\"id\": \"a\", \"text\": null}\n{\"id\": \"b\", \"text\": \"Paris\", \"text\": \"Rome\"}\n",
+    );
+    let out = dir.path().join("out.jsonl");
+    let run = link(&[&input], &out, &["--max-errors", "10"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let docs = records(&out);
+    let errors: Vec<&str> = docs.iter().map(|d| d["error"].as_str().unwrap()).collect();
+    assert!(
+        errors[0]
+            .contains("docs.jsonl: record line 1: field \"text\" is null: a string is expected"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("docs.jsonl: record line 2: field \"text\" appears twice in the record"),
+        "{}",
+        errors[1]
+    );
+}
+
+#[test]
 fn max_errors_records_every_failed_document() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = b"{\"id\": \"a\", \"text\": \"Paris\"}\n{not json\n".to_vec();

@@ -302,6 +302,47 @@ fn a_killed_run_resumes_to_the_same_output() {
 }
 
 #[test]
+fn a_resume_after_an_input_was_edited_to_the_same_size_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.jsonl");
+    write_corpus(&corpus, "doc-", 5);
+    let out = d.join("out");
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![s(&corpus), "--out", s(&out), "--part-docs", "2"];
+        args.extend(extra);
+        link(&args)
+    };
+    let run = run_with(&[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let parts: Vec<(String, Vec<u8>)> = names(&out)
+        .into_iter()
+        .map(|n| (n.clone(), std::fs::read(out.join(&n)).unwrap()))
+        .collect();
+
+    let text = std::fs::read_to_string(&corpus).unwrap();
+    let edited = text.replace("\"doc-4\"", "\"doc-9\"");
+    assert_eq!(edited.len(), text.len(), "the edit keeps the size");
+    assert_ne!(edited, text);
+    std::fs::write(&corpus, edited).unwrap();
+    let run = run_with(&["--resume"]);
+    assert!(!run.status.success(), "a resume over an edited input ran");
+    let err = stderr(&run);
+    assert!(
+        err.contains(&format!(
+            "this run differs from the run that wrote this directory: input 1, {}, was edited \
+             since: its size is the same ({} bytes) but its SHA-256 was ",
+            corpus.display(),
+            text.len()
+        )),
+        "{err}"
+    );
+    for (name, bytes) in parts {
+        assert_eq!(std::fs::read(out.join(&name)).unwrap(), bytes, "{name}");
+    }
+}
+
+#[test]
 fn an_output_directory_holding_other_files_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

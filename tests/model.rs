@@ -327,6 +327,57 @@ fn a_refused_resume_writes_nothing() {
 }
 
 #[test]
+fn a_stray_partial_directory_is_not_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let staging = dir.path().join("m.partial");
+    std::fs::create_dir(&staging).unwrap();
+    let resume = || {
+        tailor(&[
+            "train",
+            "--no-fuzzy",
+            "--embeddings",
+            "models/default/kg/transe",
+            "--max-examples",
+            "200",
+            "--max-extracts",
+            "5",
+            "--epochs",
+            "1",
+            "--resume",
+            "--out",
+            s(&out),
+        ])
+    };
+    let run = resume();
+    assert!(!run.status.success(), "an empty directory was resumed");
+    let err = stderr(&run);
+    assert!(
+        err.contains(&format!(
+            "{}: cannot resume: not a checkpoint of `tailor train`: it holds no config.json and \
+             last.safetensors",
+            staging.display()
+        )) && err.contains("to start over"),
+        "{err}"
+    );
+
+    std::fs::write(staging.join("notes.txt"), b"mine").unwrap();
+    let run = resume();
+    assert!(!run.status.success(), "a directory of notes was resumed");
+    assert!(
+        stderr(&run).contains("it holds no config.json"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        names_in(&staging),
+        ["notes.txt"],
+        "the directory is left as it was"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_run_without_resume_leaves_an_interrupted_run_alone() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");

@@ -7,8 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
+use rayon::prelude::*;
 use tailor::disambiguate::{PriorScorer, Scorer};
-use tailor::link::parts::{PartsWriter, RunIdentity, DEFAULT_PART_DOCS};
+use tailor::link::parts::{InputRecord, PartsWriter, RunIdentity, DEFAULT_PART_DOCS};
 use tailor::link::{
     expand_inputs, link_stream, merge, AnnotationWriter, BatchOptions, LinkReport, Linker, Shard,
     StdoutJsonl, DEFAULT_MAX_DOC_BYTES,
@@ -282,19 +283,31 @@ fn identity(
     shard: Shard,
     kb: &tailor::kb::Kb,
 ) -> Result<RunIdentity> {
-    // An input is known by its path and size: one edited in place to the same size passes.
-    let mut sized = Vec::new();
-    for input in inputs {
-        if input.as_os_str() == "-" {
-            bail!("an output directory needs file inputs: stdin cannot be resumed");
-        }
-        let bytes = std::fs::metadata(input)
-            .with_context(|| input.display().to_string())?
-            .len();
-        sized.push((input.display().to_string(), bytes));
+    // An input is known by its path, size and content hash: one pass over each file, so an
+    // edit that keeps the size is caught too.
+    if inputs.iter().any(|input| input.as_os_str() == "-") {
+        bail!("an output directory needs file inputs: stdin cannot be resumed");
     }
+    let started = std::time::Instant::now();
+    let recorded = inputs
+        .par_iter()
+        .map(|input| {
+            let (bytes, sha256) = tailor::kb::sha256_file(input)?;
+            Ok(InputRecord {
+                path: input.display().to_string(),
+                bytes,
+                sha256,
+            })
+        })
+        .collect::<Result<Vec<_>, tailor::kb::KbError>>()?;
+    tracing::info!(
+        files = recorded.len(),
+        bytes = recorded.iter().map(|r| r.bytes).sum::<u64>(),
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "inputs hashed"
+    );
     Ok(RunIdentity {
-        inputs: sized,
+        inputs: recorded,
         shard,
         part_docs: args.part_docs.max(1),
         format: match args.format {

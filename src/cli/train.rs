@@ -8,7 +8,8 @@ use anyhow::{ensure, Result};
 use clap::Args;
 
 use tailor::disambiguate::model::{
-    fit, staging_dir, FitPlan, LabelledSentence, LabelledSpan, ModelError, TrainOptions,
+    check_checkpoint, fit, staging_dir, FitPlan, LabelledSentence, LabelledSpan, ModelError,
+    TrainOptions,
 };
 use tailor::disambiguate::weak::{self, Rule, WeakExample, WeakOptions};
 
@@ -130,6 +131,10 @@ pub fn run(mut args: TrainArgs) -> Result<()> {
     let staging = staging_dir(&args.out);
     if !args.resume && staging.exists() {
         return Err(ModelError::interrupted(staging).into());
+    }
+    // before the KB and the weak labels, which take a while, are read
+    if args.resume && staging.exists() {
+        check_checkpoint(&staging)?;
     }
     let extracts = (args.extracts != "none").then(|| PathBuf::from(&args.extracts));
     if let Some(dir) = &extracts {

@@ -74,6 +74,11 @@ pub fn write(path: &Path, cfg: &TrainConfig, p: &Params, state: &TrainState) -> 
 /// The settings and training state a checkpoint was written with, from its header only (the
 /// tables of a large KB's checkpoint are tens of megabytes, not needed to tell where it stands).
 pub fn read_progress(path: &Path) -> Result<(TrainConfig, TrainState)> {
+    header_progress(path).map_err(|e| unreadable(path, e))
+}
+
+/// [`read_progress`] before its errors are said as an unreadable checkpoint.
+fn header_progress(path: &Path) -> Result<(TrainConfig, TrainState)> {
     use std::io::Read;
     let bad = |message: String| EmbedError::BadStore {
         path: path.to_path_buf(),
@@ -105,14 +110,9 @@ pub fn read_progress(path: &Path) -> Result<(TrainConfig, TrainState)> {
     Ok((saved, state))
 }
 
-/// Reads a checkpoint for `cfg`; the model settings must match (only `epochs` may grow).
-pub fn read(
-    path: &Path,
-    cfg: &TrainConfig,
-    entities: usize,
-    relations: usize,
-) -> Result<(Params, TrainState)> {
-    let mut f = tensors::read(path)?;
+/// A checkpoint file read whole: its tables and the settings and state in its metadata.
+fn open(path: &Path) -> Result<(tensors::Loaded, TrainConfig, TrainState)> {
+    let f = tensors::read(path)?;
     let bad = |message: String| EmbedError::BadStore {
         path: path.to_path_buf(),
         message,
@@ -121,6 +121,39 @@ pub fn read(
         serde_json::from_str(f.meta(path, "config")?).map_err(|e| bad(format!("config: {e}")))?;
     let state: TrainState =
         serde_json::from_str(f.meta(path, "state")?).map_err(|e| bad(format!("state: {e}")))?;
+    Ok((f, saved, state))
+}
+
+/// An error reading the checkpoint at `path` as [`EmbedError::UnreadableCheckpoint`], which
+/// says what to do; other errors are kept.
+fn unreadable(path: &Path, e: EmbedError) -> EmbedError {
+    let reason = match e {
+        EmbedError::Io { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "it is cut short".into()
+        }
+        EmbedError::Io { source, .. } => source.to_string(),
+        EmbedError::Safetensors { source, .. } => format!("safetensors: {source}"),
+        EmbedError::BadStore { message, .. } => message,
+        other => return other,
+    };
+    EmbedError::UnreadableCheckpoint {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Reads a checkpoint for `cfg`; the model settings must match (only `epochs` may grow).
+pub fn read(
+    path: &Path,
+    cfg: &TrainConfig,
+    entities: usize,
+    relations: usize,
+) -> Result<(Params, TrainState)> {
+    let (mut f, saved, state) = open(path).map_err(|e| unreadable(path, e))?;
+    let bad = |message: String| EmbedError::BadStore {
+        path: path.to_path_buf(),
+        message,
+    };
     if (TrainConfig {
         epochs: cfg.epochs,
         ..saved.clone()
@@ -133,30 +166,34 @@ pub fn read(
     }
     let d = cfg.dim;
     let rw = super::model::relation_width(cfg.model, d);
+    let has_bias = f.has("bias");
+    // the settings match, so a table missing or of another width is a damaged file
+    let mut take =
+        |name: &str, width: usize| f.take(path, name, width).map_err(|e| unreadable(path, e));
     let entity = Table {
         width: d,
-        data: f.take(path, "entity", d)?,
-        g2: f.take(path, "entity_g2", d)?,
+        data: take("entity", d)?,
+        g2: take("entity_g2", d)?,
     };
     let relation = Table {
         width: rw,
-        data: f.take(path, "relation", rw)?,
-        g2: f.take(path, "relation_g2", rw)?,
+        data: take("relation", rw)?,
+        g2: take("relation_g2", rw)?,
     };
     if entity.rows() != entities
         || relation.rows() != super::model::relation_rows(cfg.model, cfg.reciprocal, relations)
     {
         return Err(bad("table sizes do not match the training data".into()));
     }
-    let curv = f.take(path, "curvature", 2)?;
+    let curv = take("curvature", 2)?;
     // the hyperbolic model's biases; a checkpoint from before it had them resumes from 0
-    let bias = match (cfg.model, f.has("bias")) {
+    let bias = match (cfg.model, has_bias) {
         (ModelKind::Transe, _) => Table::new(Vec::new(), 1),
         (ModelKind::Hyperbolic, false) => Table::new(vec![0.0; entities], 1),
         (ModelKind::Hyperbolic, true) => Table {
             width: 1,
-            data: f.take(path, "bias", 1)?,
-            g2: f.take(path, "bias_g2", 1)?,
+            data: take("bias", 1)?,
+            g2: take("bias_g2", 1)?,
         },
     };
     if bias.rows() != entities && cfg.model == ModelKind::Hyperbolic {

@@ -39,6 +39,15 @@ pub enum EmbedError {
     )]
     Interrupted { path: PathBuf },
 
+    /// A checkpoint beside the output that cannot be read (cut short, not a checkpoint, or not
+    /// readable by this user). It can be neither resumed nor, by a run without `--resume`,
+    /// overwritten, so the only way on is to remove it.
+    #[error(
+        "{}: the checkpoint cannot be read ({reason}), so the run cannot resume from it: remove it to start over",
+        path.display()
+    )]
+    UnreadableCheckpoint { path: PathBuf, reason: String },
+
     #[error(transparent)]
     Kb(#[from] crate::kb::KbError),
 

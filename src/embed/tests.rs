@@ -330,6 +330,54 @@ fn resume_equals_an_uninterrupted_run() {
 }
 
 #[test]
+fn a_damaged_checkpoint_is_named_with_what_to_do() {
+    let data = ring();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("transe.checkpoint.safetensors");
+    let trainer = |epochs: u64| Trainer {
+        cfg: TrainConfig {
+            epochs,
+            ..config(ModelKind::Transe, Norm::L1)
+        },
+        data: &data,
+        device: Device::Cpu,
+        checkpoint: Some(path.clone()),
+        progress: false,
+    };
+    trainer(1).run(false).unwrap();
+    let whole = std::fs::read(&path).unwrap();
+    let header = 8 + u64::from_le_bytes(whole[..8].try_into().unwrap()) as usize;
+    for (damage, bytes, reason) in [
+        ("cut in its header", &whole[..100], "("),
+        ("cut in its tables", &whole[..header + 40], "(safetensors: "),
+        ("not a checkpoint", &b"garbage\n"[..], "("),
+    ] {
+        std::fs::write(&path, bytes).unwrap();
+        let advice = format!("{}: the checkpoint cannot be read {reason}", path.display());
+        let err = trainer(2).run(true).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&advice)
+                && err.ends_with("so the run cannot resume from it: remove it to start over"),
+            "{damage}: {err}"
+        );
+        if damage != "cut in its tables" {
+            let err = super::checkpoint::read_progress(&path)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&advice) && err.ends_with("remove it to start over"),
+                "{damage}: {err}"
+            );
+        }
+    }
+    std::fs::write(&path, &whole[..100]).unwrap();
+    let err = super::checkpoint::read_progress(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("(it is cut short)"), "{err}");
+}
+
+#[test]
 fn a_checkpoint_under_a_folder_not_made_yet_is_written() {
     // A first run of `tailor embed --out out/emb/transe` on a fresh clone has no `out/emb`.
     let data = ring();

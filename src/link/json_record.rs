@@ -2,21 +2,74 @@
 //! field, so a bad line is refused naming what is wrong with it, never half read. The batch
 //! reader and `tailor serve` share the id and span rules.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::input::{GivenSpan, InputDocument};
 
-#[derive(Deserialize)]
+/// A record's fields as read, before they are checked. Read by [`RecordVisitor`], not derived,
+/// so that a `null` field is told from an absent one and a key given twice is named.
+#[derive(Default)]
 struct JsonDocument {
+    /// `Some(Value::Null)` for `"id": null`.
     id: Option<serde_json::Value>,
-    text: Option<String>,
-    mentions: Option<Vec<GivenSpan>>,
+    /// `Some(None)` for `"text": null`.
+    text: Option<Option<String>>,
+    /// `Some(None)` for `"mentions": null`, which is read as no given mentions, like an absent
+    /// field.
+    mentions: Option<Option<Vec<GivenSpan>>>,
     /// Fields tailor does not read (a corpus's `url`, `title`), kept by name only, so that a
     /// misspelt `mentions` is reported instead of silently linking detected mentions.
-    #[serde(flatten)]
-    other: BTreeMap<String, serde::de::IgnoredAny>,
+    other: BTreeSet<String>,
+}
+
+impl<'de> Deserialize<'de> for JsonDocument {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RecordVisitor)
+    }
+}
+
+struct RecordVisitor;
+
+/// Stores the value of field `name` read by `read`, refusing a second one.
+fn once<T, E: de::Error>(
+    slot: &mut Option<T>,
+    name: &str,
+    read: impl FnOnce() -> Result<T, E>,
+) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::custom(format!(
+            "field \"{name}\" appears twice in the record: give it once"
+        )));
+    }
+    *slot = Some(read()?);
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for RecordVisitor {
+    type Value = JsonDocument;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object with \"id\" and \"text\"")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonDocument, A::Error> {
+        let mut doc = JsonDocument::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "id" => once(&mut doc.id, "id", || map.next_value())?,
+                "text" => once(&mut doc.text, "text", || map.next_value())?,
+                "mentions" => once(&mut doc.mentions, "mentions", || map.next_value())?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    doc.other.insert(key);
+                }
+            }
+        }
+        Ok(doc)
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +113,10 @@ pub(super) fn parse_json_record(
             {
                 (None, not_an_object(line))
             }
+            // an error of the record itself (a key given twice) names its field already
+            serde_json::error::Category::Data if e.path().iter().next().is_none() => {
+                (None, record_error(e.inner()))
+            }
             serde_json::error::Category::Data => {
                 (None, format!("field \"{}\": {}", e.path(), e.inner()))
             }
@@ -73,28 +130,47 @@ pub(super) fn parse_json_record(
     let id = match doc.id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
         Some(serde_json::Value::Number(n)) => number_id(&n).map_err(|m| (None, m))?,
+        Some(serde_json::Value::Null) => {
+            let message = "field \"id\" is null: a non-empty string or a number is expected";
+            return Err((None, message.into()));
+        }
         Some(_) => {
             let message = "field \"id\" must be a non-empty string or a number";
             return Err((None, message.into()));
         }
         None => return Err((None, "field \"id\" is missing".into())),
     };
-    let Some(text) = doc.text else {
-        return Err((Some(id), "field \"text\" is missing".into()));
+    let text = match doc.text {
+        Some(Some(text)) => text,
+        Some(None) => {
+            let message = "field \"text\" is null: a string is expected";
+            return Err((Some(id), message.into()));
+        }
+        None => return Err((Some(id), "field \"text\" is missing".into())),
     };
-    if let Some(spans) = &doc.mentions {
+    let mentions = doc.mentions.flatten();
+    if let Some(spans) = &mentions {
         check_spans(&text, spans).map_err(|m| (Some(id.clone()), m))?;
     }
-    let other = doc.other.into_keys().collect();
+    let other = doc.other.into_iter().collect();
     Ok((
         InputDocument {
             id,
             text,
-            mentions: doc.mentions,
+            mentions,
             record: String::new(),
         },
         other,
     ))
+}
+
+/// An error of the whole record, its column said in the words of the other errors of a line
+/// (serde_json's own suffix, `at line 1 column 31`, repeats the line the caller names).
+fn record_error(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let bare = full.strip_suffix(&suffix).unwrap_or(&full);
+    format!("{bare} (column {})", e.column())
 }
 
 /// The error for content after a line's object, at 1-based byte `column`: another document (a
@@ -281,5 +357,43 @@ mod tests {
         let err = parse_json_document(r#"{"id": "a", "text": "x", "mentions": [{"start": "0"}]}"#)
             .unwrap_err();
         assert!(err.starts_with("field \"mentions[0].start\""), "{err}");
+    }
+
+    #[test]
+    fn a_null_field_is_told_from_a_missing_one() {
+        let err = parse_json_document(r#"{"id": "a", "text": null}"#).unwrap_err();
+        assert_eq!(err, "field \"text\" is null: a string is expected");
+        let err = parse_json_document(r#"{"id": null, "text": "x"}"#).unwrap_err();
+        assert_eq!(
+            err,
+            "field \"id\" is null: a non-empty string or a number is expected"
+        );
+        let err = parse_json_document(r#"{"id": "a"}"#).unwrap_err();
+        assert_eq!(err, "field \"text\" is missing");
+        let doc = parse_json_document(r#"{"id": "a", "text": "x", "mentions": null}"#).unwrap();
+        assert_eq!(doc.mentions, None, "null mentions are no given mentions");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named() {
+        for (line, key) in [
+            (r#"{"id": "a", "text": "Paris", "text": "Rome"}"#, "text"),
+            (r#"{"id": "a", "id": "b", "text": "Paris"}"#, "id"),
+            (
+                r#"{"id": "a", "text": "x", "mentions": [], "mentions": null}"#,
+                "mentions",
+            ),
+        ] {
+            let err = parse_json_document(line).unwrap_err();
+            assert!(
+                err.starts_with(&format!(
+                    "field \"{key}\" appears twice in the record: give it once (column "
+                )),
+                "{line}: {err}"
+            );
+        }
+        // a field tailor does not read is named once however often it is given
+        let (_, other) = parse_json_record(r#"{"id":"a","text":"x","url":1,"url":2}"#).unwrap();
+        assert_eq!(other, ["url"]);
     }
 }

@@ -21,16 +21,34 @@ use super::run_dir::{part_of, refuse_foreign_files, refuse_other_layout, refuse_
 use super::stream::Shard;
 use super::Sink;
 
-const MANIFEST_VERSION: u32 = 1;
+/// 2: each input is recorded with its content hash, not by size alone.
+const MANIFEST_VERSION: u32 = 2;
 
 /// Documents per part unless told otherwise.
 pub const DEFAULT_PART_DOCS: u64 = 10_000;
 
+/// One input file of a run as it was read: an edit that keeps the size changes the hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputRecord {
+    pub path: String,
+    pub bytes: u64,
+    /// SHA-256 of the file as stored (compressed, if it is); empty in a manifest of version 1,
+    /// which recorded `[path, bytes]` only.
+    #[serde(default)]
+    pub sha256: String,
+}
+
+impl std::fmt::Display for InputRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} bytes)", self.path, self.bytes)
+    }
+}
+
 /// What a run is, for checking that a resumed run is the same run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunIdentity {
-    /// Each input with its size in bytes, in stream order.
-    pub inputs: Vec<(String, u64)>,
+    /// Each input with its size and content hash, in stream order.
+    pub inputs: Vec<InputRecord>,
     pub shard: Shard,
     pub part_docs: u64,
     /// `parquet` or `jsonl`.
@@ -250,9 +268,9 @@ fn differences(old: &Progress, new: &RunIdentity) -> Vec<String> {
         ));
     }
     let (was, now) = (&old.run, new);
-    let input = |(path, bytes): &(String, u64)| format!("{path} ({bytes} bytes)");
     if was.inputs.len() != now.inputs.len() {
-        let list = |inputs: &[(String, u64)]| inputs.iter().map(input).collect::<Vec<_>>();
+        let list =
+            |inputs: &[InputRecord]| inputs.iter().map(|r| r.to_string()).collect::<Vec<_>>();
         said.push(format!(
             "the inputs were {} files {:?}, now {} files {:?}",
             was.inputs.len(),
@@ -262,12 +280,24 @@ fn differences(old: &Progress, new: &RunIdentity) -> Vec<String> {
         ));
     } else {
         for (i, (a, b)) in was.inputs.iter().zip(&now.inputs).enumerate() {
-            if a != b {
+            if a.path != b.path || a.bytes != b.bytes {
+                said.push(format!("input {} was {a}, now {b}", i + 1));
+            } else if a.sha256.is_empty() {
                 said.push(format!(
-                    "input {} was {}, now {}",
+                    "input {}, {}, has no content hash in the manifest, so an edit to it cannot \
+                     be ruled out",
                     i + 1,
-                    input(a),
-                    input(b)
+                    a.path
+                ));
+            } else if a.sha256 != b.sha256 {
+                said.push(format!(
+                    "input {}, {}, was edited since: its size is the same ({} bytes) but its \
+                     SHA-256 was {}, now {}",
+                    i + 1,
+                    a.path,
+                    a.bytes,
+                    a.sha256,
+                    b.sha256
                 ));
             }
         }
@@ -329,9 +359,17 @@ fn settings_differences(was: &str, now: &str) -> String {
 mod tests {
     use super::*;
 
+    fn input(path: &str, bytes: u64, sha256: &str) -> InputRecord {
+        InputRecord {
+            path: path.into(),
+            bytes,
+            sha256: sha256.into(),
+        }
+    }
+
     fn identity() -> RunIdentity {
         RunIdentity {
-            inputs: vec![("a.jsonl".into(), 100), ("b.jsonl".into(), 200)],
+            inputs: vec![input("a.jsonl", 100, "aa"), input("b.jsonl", 200, "bb")],
             shard: Shard::ALL,
             part_docs: 10,
             format: "jsonl".into(),
@@ -345,7 +383,7 @@ mod tests {
         let written = PartsWriter::open(dir.path(), identity(), false).unwrap();
         written.finish().unwrap();
         let mut run = identity();
-        run.inputs[1].1 = 250;
+        run.inputs[1].bytes = 250;
         run.part_docs = 20;
         run.settings = run.settings.replace("nil_threshold=0", "nil_threshold=0.5");
         let err = PartsWriter::open(dir.path(), run.clone(), true)
@@ -382,6 +420,52 @@ mod tests {
             "{err}"
         );
         assert!(PartsWriter::open(dir.path(), identity(), true).is_ok());
+    }
+
+    #[test]
+    fn an_input_edited_to_the_same_size_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        PartsWriter::open(dir.path(), identity(), false)
+            .unwrap()
+            .finish()
+            .unwrap();
+        let mut run = identity();
+        run.inputs[0].sha256 = "cc".into();
+        let err = PartsWriter::open(dir.path(), run, true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(
+                "this run differs from the run that wrote this directory: input 1, a.jsonl, was \
+                 edited since: its size is the same (100 bytes) but its SHA-256 was aa, now cc"
+            ),
+            "{err}"
+        );
+        assert!(PartsWriter::open(dir.path(), identity(), true).is_ok());
+    }
+
+    #[test]
+    fn a_manifest_of_inputs_by_size_only_is_not_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v1 = serde_json::to_value(Progress {
+            version: 1,
+            run: identity(),
+            parts: Vec::new(),
+            complete: false,
+        })
+        .unwrap();
+        v1["run"]["inputs"] = serde_json::json!([["a.jsonl", 100], ["b.jsonl", 200]]);
+        std::fs::write(dir.path().join("_progress.json"), v1.to_string()).unwrap();
+        let err = PartsWriter::open(dir.path(), identity(), true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("the manifest is version 1, this tailor writes version 2")
+                && err.contains("input 1, a.jsonl, has no content hash in the manifest"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -147,6 +147,14 @@ pub(super) fn refuse_foreign_files(dir: &Path) -> Result<(), LinkError> {
     })
 }
 
+/// Inputs as `path (N bytes, sha256 H)`, to show two workers' inputs side by side.
+fn described(inputs: &[super::parts::InputRecord]) -> Vec<String> {
+    inputs
+        .iter()
+        .map(|r| format!("{} ({} bytes, sha256 {})", r.path, r.bytes, r.sha256))
+        .collect()
+}
+
 /// Every worker's manifest in `dir`, read, in file name (so shard) order.
 fn manifests(dir: &Path) -> Result<Vec<(PathBuf, Progress)>, LinkError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -247,10 +255,10 @@ pub fn committed_parts(dir: &Path) -> Result<Vec<PathBuf>, LinkError> {
                      {} has inputs {:?} and settings \"{}\"; rerun the odd one with the others' \
                      command",
                     name(first),
-                    first_progress.run.inputs,
+                    described(&first_progress.run.inputs),
                     first_progress.run.settings,
                     name(manifest),
-                    progress.run.inputs,
+                    described(&progress.run.inputs),
                     progress.run.settings
                 ),
             });

@@ -25,7 +25,7 @@ use super::error::{ModelError, Result};
 use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
 use super::kg_vectors::{check_same_kb, KgVectors};
 use super::net::{FusionNet, NetShape};
-use super::preflight::{check_split_sizes, refuse_change};
+use super::preflight::{check_checkpoint, check_split_sizes, refuse_change};
 use super::signals::Signals;
 use super::store::{
     kb_manifest_sha256, write_counts, ModelConfig, CONFIG_FILE, LAST_WEIGHTS_FILE, MODEL_DIR,
@@ -188,7 +188,8 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
         tables.push(table);
     }
     let kg = KgVectors::build(plan.kb, &tables.iter().collect::<Vec<_>>());
-    if plan.resume {
+    if plan.resume && staging.exists() {
+        check_checkpoint(&staging)?;
         refuse_changed_resume(plan, &staging, &kg)?;
     }
     let text = plan.entity_text;

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::disambiguate::weak::WeakOptions;
 
 use super::error::{ModelError, Result};
-use super::store::ModelConfig;
+use super::store::{ModelConfig, CONFIG_FILE, LAST_WEIGHTS_FILE, MODEL_DIR};
 
 /// Refuses to resume the run in `dir` when its settings differ from the interrupted one's.
 pub(super) fn refuse_change(dir: &Path, previous: &ModelConfig, now: &ModelConfig) -> Result<()> {
@@ -21,6 +21,44 @@ pub(super) fn refuse_change(dir: &Path, previous: &ModelConfig, now: &ModelConfi
             ),
         )),
     }
+}
+
+/// Refuses to resume from `staging` (a run's `OUT.partial`) unless it is a checkpoint of
+/// `tailor train`: the full model's settings and last weights, which a run writes after its
+/// first epoch, and nothing a run does not write. Resuming anything else (an empty directory, a
+/// user's files of that name) would train into it and ship its files inside the model.
+pub fn check_checkpoint(staging: &Path) -> Result<()> {
+    let missing: Vec<&str> = [CONFIG_FILE, LAST_WEIGHTS_FILE]
+        .into_iter()
+        .filter(|name| !staging.join(name).is_file())
+        .collect();
+    let mut foreign = Vec::new();
+    for entry in std::fs::read_dir(staging).map_err(|e| ModelError::io(staging, e))? {
+        let name = entry.map_err(|e| ModelError::io(staging, e))?.file_name();
+        let name = name.to_string_lossy().into_owned();
+        if !MODEL_DIR.names.contains(&name.as_str()) {
+            foreign.push(name);
+        }
+    }
+    foreign.sort();
+    let what = match (missing.is_empty(), foreign.is_empty()) {
+        (true, true) => return Ok(()),
+        (false, _) => format!(
+            "it holds no {} (a run writes them after its first epoch)",
+            missing.join(" and ")
+        ),
+        (true, false) => format!(
+            "it holds {}, which training does not write",
+            foreign.join(", ")
+        ),
+    };
+    Err(ModelError::bad(
+        staging,
+        format!(
+            "cannot resume: not a checkpoint of `tailor train`: {what}; remove {} to start over",
+            staging.display()
+        ),
+    ))
 }
 
 /// Fewest training mentions a model is fitted on: below this the fusion layers learn the few
@@ -145,5 +183,38 @@ mod tests {
         assert!(resume_change(&previous, &now)
             .unwrap()
             .starts_with("`encoder_fingerprint`"));
+    }
+
+    #[test]
+    fn only_a_training_checkpoint_is_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join("m.partial");
+        std::fs::create_dir(&staging).unwrap();
+        let err = check_checkpoint(&staging).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}: cannot resume: not a checkpoint of `tailor train`: it holds no config.json \
+                 and last.safetensors",
+                staging.display()
+            )) && err.ends_with(&format!("remove {} to start over", staging.display())),
+            "{err}"
+        );
+        std::fs::write(staging.join("notes.txt"), b"mine").unwrap();
+        std::fs::write(staging.join(CONFIG_FILE), b"{}").unwrap();
+        let err = check_checkpoint(&staging).unwrap_err().to_string();
+        assert!(
+            err.contains("it holds no last.safetensors (a run writes them"),
+            "{err}"
+        );
+        std::fs::write(staging.join(LAST_WEIGHTS_FILE), b"weights").unwrap();
+        let err = check_checkpoint(&staging).unwrap_err().to_string();
+        assert!(
+            err.contains("it holds notes.txt, which training does not write"),
+            "{err}"
+        );
+        std::fs::remove_file(staging.join("notes.txt")).unwrap();
+        std::fs::create_dir_all(staging.join("kg/transe")).unwrap();
+        std::fs::create_dir_all(staging.join("ablations/text-only")).unwrap();
+        check_checkpoint(&staging).unwrap();
     }
 }
