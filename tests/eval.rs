@@ -237,17 +237,19 @@ fn a_first_name_gains_the_namesake_the_rest_of_the_document_points_to() {
     };
     assert_eq!(
         retrieval(&metrics()),
-        serde_json::json!({"top_k": 30, "fuzzy": false, "context": true, "derived_names": true})
+        serde_json::json!({"top_k": 30, "fuzzy": false, "context": true, "derived_names": true,
+                           "surnames": true})
     );
 
-    let without = records_of(&["--no-context", "--no-derived-names"]);
+    let without = records_of(&["--no-context", "--no-derived-names", "--no-surnames"]);
     assert!(without[0]["gold_rank"].is_null(), "{}", without[0]);
     assert_eq!(retrieval(&metrics())["context"], false);
     assert_eq!(retrieval(&metrics())["derived_names"], false);
+    assert_eq!(retrieval(&metrics())["surnames"], false);
 }
 
 #[test]
-fn a_surname_after_the_full_name_raises_the_fuzzy_candidate_and_eval_counts_it() {
+fn a_surname_is_an_alias_and_without_it_the_full_name_raises_the_fuzzy_candidate() {
     let dir = tempfile::tempdir().unwrap();
     let gold = dir.path().join("jobs.benchmark.jsonl");
     let text = "Steve Jobs founded Apple Inc. with Steve Wozniak. Jobs left Apple Inc. in 1985.";
@@ -275,7 +277,12 @@ fn a_surname_after_the_full_name_raises_the_fuzzy_candidate_and_eval_counts_it()
         r["candidates"][rank]["source"].clone()
     };
 
-    let (table, with) = run(&[]);
+    // With surnames among the aliases "Jobs" finds Steve Jobs exactly; without, only fuzzy
+    // search does, and the full name before it raises him.
+    let (_, surnames) = run(&[]);
+    assert_eq!(gold_source(&surnames[1]), "exact", "{}", surnames[1]);
+
+    let (table, with) = run(&["--no-surnames"]);
     let jobs = &with[1];
     assert_eq!(jobs["surface"], "Jobs");
     assert_eq!(gold_source(jobs), "raised", "{jobs}");
@@ -284,7 +291,7 @@ fn a_surname_after_the_full_name_raises_the_fuzzy_candidate_and_eval_counts_it()
         "{table}"
     );
 
-    let (table, without) = run(&["--no-context"]);
+    let (table, without) = run(&["--no-surnames", "--no-context"]);
     assert_eq!(gold_source(&without[1]), "fuzzy", "{}", without[1]);
     assert!(
         table.contains("0 added, 0 raised, gold among them 0"),

@@ -316,7 +316,7 @@ fn identity(
         },
         settings: format!(
             "kb={} kb_sha256={} scorer={} nil_threshold={} model_nil={} top_k={} fuzzy={} \
-             context={} derived_names={} candidates={} max_doc_bytes={}",
+             context={} derived_names={} surnames={} candidates={} max_doc_bytes={}",
             args.retrieval.kb.display(),
             kb.manifest.sha256(),
             scorer_identity(&args.model),
@@ -326,6 +326,7 @@ fn identity(
             !args.retrieval.no_fuzzy,
             !args.retrieval.no_context && !args.model.prior_only,
             !args.retrieval.no_derived_names,
+            !args.retrieval.no_surnames,
             args.output_candidates,
             args.max_doc_bytes
         ),

@@ -29,6 +29,9 @@ pub struct RetrievalArgs {
     /// "Hungarian" for Hungary) among the aliases.
     #[arg(long)]
     pub no_derived_names: bool,
+    /// No surnames of people ("Reagan" for Ronald Reagan, from the label) among the aliases.
+    #[arg(long)]
+    pub no_surnames: bool,
 }
 
 /// Loads the KB and builds (or opens the cached) retriever.
@@ -46,6 +49,7 @@ pub fn load(args: &RetrievalArgs) -> Result<(Kb, Retriever)> {
         fuzzy_cache: None,
         context: !args.no_context,
         derived_names: !args.no_derived_names,
+        surnames: !args.no_surnames,
     }
     .cache_in_store(&kb, Path::new(&args.kb));
     let retriever = Retriever::build(&kb, &options)?;

@@ -43,9 +43,9 @@ pub struct WeakLabelsArgs {
     /// (an alias, or in triples a word of the label the other entity points to).
     #[arg(long, default_value_t = WeakOptions::default().hard_names, value_parser = share)]
     hard_names: f32,
-    /// Share of the other verbalized mentions written with a short form only fuzzy search
-    /// finds (a person's surname, a concept's plural), so that training holds golds that are
-    /// not exact aliases, as real text does.
+    /// Share of the other verbalized mentions written with a short form (a person's surname,
+    /// which many people share; a concept's plural, which only fuzzy search finds), so that
+    /// training holds golds that are not the label, as real text does.
     #[arg(long, default_value_t = WeakOptions::default().short_names, value_parser = share)]
     short_names: f32,
     /// Share of sentences held out for validation.

@@ -12,6 +12,7 @@ use crate::kb::{EntityIdx, Kb};
 
 use super::derived_names::DerivedName;
 use super::normalize::normalize;
+use super::surnames::Surname;
 
 /// Candidates kept per alias unless told otherwise.
 pub const DEFAULT_TOP_K: usize = 30;
@@ -24,6 +25,9 @@ const ALIAS_WEIGHT: f32 = 0.5;
 /// An adjectival name mined from descriptions counts as an alternative name, in proportion to
 /// its share of the word's evidence.
 const DERIVED_WEIGHT: f32 = ALIAS_WEIGHT;
+/// A surname taken from a person's label is weaker evidence than an alias a source gives: text
+/// calls many people by the same surname, and a KB lists the forms it knows are used.
+const SURNAME_WEIGHT: f32 = 0.3;
 
 /// One candidate entity of an alias.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,12 +79,17 @@ fn wikipedia_titles(value: &str) -> (String, Option<String>) {
 impl AliasTable {
     /// Builds the table from every label, alias and Wikipedia title of the KB.
     pub fn build(kb: &Kb, top_k: usize) -> Self {
-        Self::build_with(kb, top_k, &[])
+        Self::build_with(kb, top_k, &[], &[])
     }
 
     /// [`AliasTable::build`], with names mined from the KB (see [`super::derived_names`])
-    /// added as aliases.
-    pub fn build_with(kb: &Kb, top_k: usize, derived: &[DerivedName]) -> Self {
+    /// and people's surnames (see [`super::surnames`]) added as aliases.
+    pub fn build_with(
+        kb: &Kb,
+        top_k: usize,
+        derived: &[DerivedName],
+        surnames: &[Surname],
+    ) -> Self {
         let mut weights: HashMap<String, HashMap<EntityIdx, f32>> = HashMap::new();
         let mut lowercase_keys: HashSet<String> = HashSet::new();
         let mut capital_forms: HashSet<(String, EntityIdx)> = HashSet::new();
@@ -121,6 +130,10 @@ impl AliasTable {
         for a in &kb.aliases {
             let pop = kb.entity(a.entity).degree as f32 + 1.0;
             add(&a.text, a.entity, a.score.unwrap_or(ALIAS_WEIGHT * pop));
+        }
+        for name in surnames {
+            let pop = kb.entity(name.entity).degree as f32 + 1.0;
+            add(&name.word, name.entity, SURNAME_WEIGHT * pop);
         }
         // A mined name is the weakest evidence: it never replaces a name a KB source gives the
         // entity, and where the word is another entity's label ("Ukrainian", the language) it
@@ -367,6 +380,7 @@ mod tests {
             &kb,
             DEFAULT_TOP_K,
             &[mined("Ukrainian", "Q212"), mined("American", "Q30")],
+            &[],
         );
         let ukrainian = table.get("Ukrainian").unwrap();
         assert_eq!(ukrainian[0].entity, idx("Q8798"));

@@ -13,6 +13,7 @@ mod document;
 mod fuzzy;
 mod mentions;
 mod normalize;
+mod surnames;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use document::{NameWords, CONTEXT_SHARE};
 pub use fuzzy::{FuzzyError, FuzzyHit, FuzzyIndex};
 pub use mentions::{DetectedMention, MentionDetector};
 pub use normalize::normalize;
+pub use surnames::{surnames as person_surnames, Surname};
 pub use tokens::{char_to_byte, tokenize, Token};
 
 use crate::kb::{EntityIdx, Kb};
@@ -45,6 +47,9 @@ pub struct RetrieverOptions {
     /// Add adjectival names mined from the KB ("American" for the United States; default
     /// true; see [`DerivedName`]).
     pub derived_names: bool,
+    /// Add people's surnames as aliases ("Reagan" for Ronald Reagan; default true; see
+    /// [`Surname`]).
+    pub surnames: bool,
 }
 
 impl Default for RetrieverOptions {
@@ -55,6 +60,7 @@ impl Default for RetrieverOptions {
             fuzzy_cache: None,
             context: true,
             derived_names: true,
+            surnames: true,
         }
     }
 }
@@ -73,9 +79,9 @@ impl RetrieverOptions {
 }
 
 /// A short digest of the mined names, `None` when there are none.
-fn derived_digest(derived: &[DerivedName]) -> Option<String> {
+fn derived_digest(derived: &[DerivedName], surnames: &[surnames::Surname]) -> Option<String> {
     use sha2::Digest;
-    if derived.is_empty() {
+    if derived.is_empty() && surnames.is_empty() {
         return None;
     }
     let mut hasher = sha2::Sha256::new();
@@ -83,6 +89,10 @@ fn derived_digest(derived: &[DerivedName]) -> Option<String> {
         hasher.update(d.word.as_bytes());
         hasher.update(d.entity.to_le_bytes());
         hasher.update(d.share.to_le_bytes());
+    }
+    for s in surnames {
+        hasher.update(s.word.as_bytes());
+        hasher.update(s.entity.to_le_bytes());
     }
     Some(hex::encode(&hasher.finalize()[..4]))
 }
@@ -100,6 +110,10 @@ pub struct RetrievalSettings {
     /// before they were mined, which read as false.
     #[serde(default)]
     pub derived_names: bool,
+    /// Whether people's surnames were aliases. Absent from records written before they were,
+    /// which read as false.
+    #[serde(default)]
+    pub surnames: bool,
 }
 
 /// Everything retrieval needs, built once from the KB.
@@ -116,6 +130,8 @@ pub struct Retriever {
     pub context: bool,
     /// Whether mined adjectival names are aliases.
     pub derived_names: bool,
+    /// Whether people's surnames are aliases.
+    pub surnames: bool,
     /// Recent candidate lists by normalized mention, shared by all linking threads.
     pub cache: CandidateCache,
 }
@@ -128,19 +144,25 @@ impl Retriever {
         } else {
             Vec::new()
         };
-        let table = AliasTable::build_with(kb, options.top_k, &derived);
+        let surnames = if options.surnames {
+            surnames::surnames(kb)
+        } else {
+            Vec::new()
+        };
+        let table = AliasTable::build_with(kb, options.top_k, &derived, &surnames);
         // the aliases indexed depend on the names mined, and so on the mining rule
-        let fuzzy_cache = options
-            .fuzzy_cache
-            .as_ref()
-            .map(|path| match derived_digest(&derived) {
-                Some(digest) => {
-                    let mut name = path.file_name().unwrap_or_default().to_os_string();
-                    name.push(format!("-d{digest}"));
-                    path.with_file_name(name)
-                }
-                None => path.clone(),
-            });
+        let fuzzy_cache =
+            options
+                .fuzzy_cache
+                .as_ref()
+                .map(|path| match derived_digest(&derived, &surnames) {
+                    Some(digest) => {
+                        let mut name = path.file_name().unwrap_or_default().to_os_string();
+                        name.push(format!("-d{digest}"));
+                        path.with_file_name(name)
+                    }
+                    None => path.clone(),
+                });
         let name_words = NameWords::build(&table);
         let adjacency = std::sync::Arc::clone(kb.adjacency());
         let common =
@@ -153,6 +175,7 @@ impl Retriever {
         tracing::info!(
             aliases = table.len(),
             derived_names = derived.len(),
+            surnames = surnames.len(),
             words = common.len(),
             seconds = started.elapsed().as_secs_f64(),
             "retriever ready"
@@ -166,6 +189,7 @@ impl Retriever {
             adjacency,
             context: options.context,
             derived_names: options.derived_names,
+            surnames: options.surnames,
             cache: CandidateCache::new(DEFAULT_CACHE_KEYS),
         })
     }
@@ -177,6 +201,7 @@ impl Retriever {
             fuzzy: self.fuzzy.is_some(),
             context: self.context,
             derived_names: self.derived_names,
+            surnames: self.surnames,
         }
     }
 

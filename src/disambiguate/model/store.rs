@@ -197,6 +197,7 @@ mod tests {
             fuzzy: false,
             context: true,
             derived_names: true,
+            surnames: true,
         });
         config.write(dir.path()).unwrap();
         let read = ModelConfig::read(dir.path()).unwrap();

@@ -76,7 +76,7 @@ pub struct WeakOptions {
     /// first for, when the entity has one (default 0.5).
     pub hard_names: f32,
     /// Share of the verbalized mentions not given a hard name that are written with a short
-    /// form only fuzzy search finds: a person's surname, a concept's plural (default 0.3).
+    /// form: a person's surname, a concept's plural (default 0.3).
     /// Absent from older configs, which read as 0: they were made without.
     #[serde(default)]
     pub short_names: f32,

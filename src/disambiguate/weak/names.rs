@@ -1,6 +1,6 @@
 //! How a known entity is written in a verbalized sentence: by its label, by a hard name
-//! ("Jordan" for Michael Jordan, a name retrieval ranks it low for) or by a short form only
-//! fuzzy search finds ("Sinatra", "soldiers").
+//! ("Jordan" for Michael Jordan, a name retrieval ranks it low for) or by a short form
+//! ("Sinatra", a surname many people share; "soldiers", a plural only fuzzy search finds).
 //!
 //! Labels alone would agree with the prior, and teach the model only to follow it; exact
 //! aliases alone would teach it that a fuzzy candidate is rarely right.
@@ -92,10 +92,10 @@ impl Generator<'_> {
     }
 
     /// The short form text writes an entity with once it is known: a person's surname
-    /// ("Sinatra"), a concept's plural ("soldiers"). Retrieval finds these only by fuzzy search,
-    /// and without them training holds almost no gold that is not an exact alias (under 3% of
-    /// the unmasked labels), where real text has many (in the benchmarks, 18% of the golds
-    /// retrieval finds). `None` when the entity has no such form, or the form's candidates do
+    /// ("Sinatra", an alias of every Sinatra of the KB), a concept's plural ("soldiers", which
+    /// only fuzzy search finds). Without them training holds almost no gold that is not the
+    /// label or an alias the KB gives (under 3% of the unmasked labels), where real text has
+    /// many (in the benchmarks, 18% of the golds retrieval finds). `None` when the entity has no such form, or the form's candidates do
     /// not hold it within the ranks a model reads.
     fn short_name(&self, entity: EntityIdx) -> Option<String> {
         let label = self.kb.entity(entity).label.as_deref()?;
