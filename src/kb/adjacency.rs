@@ -55,6 +55,56 @@ impl RelationAdjacency {
         };
         list.binary_search(&other).is_ok()
     }
+
+    /// Milne–Witten relatedness of two entities, in [0, 1]: how much their neighbourhoods
+    /// (each with the entity itself) overlap, against what two neighbourhoods of their sizes
+    /// would share by chance in a graph of this many entities. Shared neighbours say more than
+    /// a direct link alone: Jimmy Page and Eric Clapton share a band, awards and genres. A hub
+    /// shares a little with everything but, its neighbourhood being large, scores low with
+    /// each.
+    pub fn relatedness(&self, a: EntityIdx, b: EntityIdx) -> f32 {
+        if a == b {
+            return 1.0;
+        }
+        let (na, nb) = (self.of(a), self.of(b));
+        if na.is_empty() || nb.is_empty() {
+            return 0.0;
+        }
+        let mut shared = sorted_overlap(na, nb);
+        // a direct link puts each in the other's neighbourhood
+        if self.linked(a, b) {
+            shared += 2;
+        }
+        if shared == 0 {
+            return 0.0;
+        }
+        let (small, big) = if na.len() <= nb.len() {
+            (na.len() + 1, nb.len() + 1)
+        } else {
+            (nb.len() + 1, na.len() + 1)
+        };
+        let total = (self.offsets.len() - 1).max(big + 1) as f32;
+        let distance = ((big as f32).ln() - (shared as f32).ln())
+            / (total.ln() - (small as f32).ln()).max(f32::EPSILON);
+        (1.0 - distance).clamp(0.0, 1.0)
+    }
+}
+
+/// How many entries two sorted, deduplicated lists share.
+fn sorted_overlap(a: &[EntityIdx], b: &[EntityIdx]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
 }
 
 #[cfg(test)]
@@ -85,5 +135,40 @@ mod tests {
             adjacency.of(idx("Q4")).is_empty(),
             "a self-loop links nothing"
         );
+    }
+
+    #[test]
+    fn shared_neighbours_relate_and_a_hub_relates_little() {
+        let mut b = KbBuilder::new();
+        b.relation_label("P1", "member of");
+        b.relation_label("P2", "country");
+        // two guitarists of one band with one award each way, a namesake with neither, a hub
+        // that a thousand entities point to, one of them the band
+        for (who, what) in [
+            ("page", "band"),
+            ("clapton", "band"),
+            ("page", "award"),
+            ("clapton", "award"),
+            ("band", "hub"),
+            ("larry", "firm"),
+        ] {
+            b.triple(who, "P1", what);
+        }
+        for i in 0..1000 {
+            b.triple(&format!("x{i}"), "P2", "hub");
+        }
+        let kb = b.finish(Manifest::default());
+        let adjacency = kb.adjacency();
+        let r = |a, b| adjacency.relatedness(kb.entity_idx(a).unwrap(), kb.entity_idx(b).unwrap());
+        assert_eq!(r("page", "clapton"), r("clapton", "page"), "symmetric");
+        assert!(r("page", "clapton") > 0.5, "{}", r("page", "clapton"));
+        assert_eq!(r("larry", "clapton"), 0.0, "nothing shared");
+        assert!(
+            r("band", "clapton") > r("hub", "clapton"),
+            "the band's link says more than the hub's shared band: {} vs {}",
+            r("band", "clapton"),
+            r("hub", "clapton")
+        );
+        assert_eq!(r("page", "page"), 1.0);
     }
 }

@@ -15,7 +15,7 @@ use super::kg_vectors::KgVectors;
 use super::signals::Signals;
 
 /// Per-candidate scalar features (see [`scalars`]).
-pub const SCALARS: usize = 10;
+pub const SCALARS: usize = 12;
 /// Per-mention features of the NIL score.
 pub const NIL_FEATURES: usize = 4;
 
@@ -34,6 +34,11 @@ pub struct CandidateFeatures {
     pub reach: f32,
     /// `reach` minus the best reach of the mention's other candidates, in [-1, 1].
     pub reach_lead: f32,
+    /// Mean over the other mentions of the best KB relatedness to one of their candidates,
+    /// in [0, 1].
+    pub related: f32,
+    /// `related` minus the best of the mention's other candidates, in [-1, 1].
+    pub related_lead: f32,
 }
 
 /// One mention, ready to score.
@@ -82,8 +87,8 @@ impl Batch {
 }
 
 /// Positions in [`BatchInputs::scalars`] of the KG scalars: coherence, "has a KG embedding",
-/// reach and reach lead.
-const KG_SCALARS: [usize; 4] = [4, 5, 8, 9];
+/// reach and its lead, relatedness and its lead.
+const KG_SCALARS: [usize; 6] = [4, 5, 8, 9, 10, 11];
 
 /// What a batch reads besides the mentions.
 pub struct BatchInputs<'a> {
@@ -155,7 +160,7 @@ impl BatchInputs<'_> {
 
     /// Log prior, alias similarity, exact match, popularity (always read); KG coherence and
     /// "has a KG embedding" (KG signal); the cosine of the candidate's text with the sentence and
-    /// with the mention (text signal); KG reach and reach lead (KG signal).
+    /// with the mention (text signal); KG reach, relatedness and their leads (KG signal).
     fn scalars(&self, m: &MentionFeatures, c: &CandidateFeatures, text: &[f32]) -> [f32; SCALARS] {
         let d = self.text_dim;
         let (kg_on, text_on) = (
@@ -180,6 +185,8 @@ impl BatchInputs<'_> {
             if text_on { dot(&m.context[d..]) } else { 0.0 },
             if kg_on { c.reach } else { 0.0 },
             if kg_on { c.reach_lead } else { 0.0 },
+            if kg_on { c.related } else { 0.0 },
+            if kg_on { c.related_lead } else { 0.0 },
         ]
     }
 }

@@ -12,6 +12,12 @@
 //!   made "Brazil" in a news story the 1985 film.
 //! - `reach_lead`: `e`'s reach minus the best reach of the mention's other candidates, so the
 //!   network sees directly whether the graph singles `e` out.
+//! - `related`: the mean over `j` of the best Milne–Witten relatedness of `e` to one of `j`'s
+//!   candidates (see [`RelationAdjacency::relatedness`]). It sees two steps where `reach` sees
+//!   one: "Clapton, Beck, and Page" are three guitarists of one band, which none of them is
+//!   linked to the others through; Jimmy Page shares that band, awards and genres with them,
+//!   Larry Page nothing.
+//! - `related_lead`: `related` minus the best of the mention's other candidates.
 
 use crate::kb::RelationAdjacency;
 
@@ -41,6 +47,10 @@ pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<Candida
                 .collect()
         })
         .collect();
+    let related_pools: Vec<Vec<u32>> = mentions
+        .iter()
+        .map(|c| c.iter().take(REACH_OTHERS).map(|c| c.entity).collect())
+        .collect();
     for i in 0..mentions.len() {
         let lo = i.saturating_sub(WINDOW);
         let hi = (i + WINDOW + 1).min(mentions.len());
@@ -52,6 +62,8 @@ pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<Candida
                 c.coherence = 0.0;
                 c.reach = 0.0;
                 c.reach_lead = 0.0;
+                c.related = 0.0;
+                c.related_lead = 0.0;
             });
             continue;
         }
@@ -75,21 +87,41 @@ pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<Candida
                 .count();
             c.coherence = support / n;
             c.reach = reached as f32 / n;
+            let related: f32 = others
+                .iter()
+                .map(|&j| {
+                    related_pools[j]
+                        .iter()
+                        .filter(|&&f| f != e)
+                        .map(|&f| adjacency.relatedness(e, f))
+                        .fold(0.0, f32::max)
+                })
+                .sum();
+            c.related = related / n;
         }
-        // the best reach of the other candidates is the best, or for the best, the runner-up
-        let (mut best, mut second) = (0f32, 0f32);
-        for r in mentions[i].iter().map(|c| c.reach) {
-            if r > best {
-                (best, second) = (r, best);
-            } else if r > second {
-                second = r;
-            }
-        }
-        for c in &mut mentions[i] {
-            let best_other = if c.reach == best { second } else { best };
-            c.reach_lead = c.reach - best_other;
+        let reach = leads(mentions[i].iter().map(|c| c.reach).collect());
+        let related = leads(mentions[i].iter().map(|c| c.related).collect());
+        for (c, (reach_lead, related_lead)) in mentions[i].iter_mut().zip(reach.zip(related)) {
+            c.reach_lead = reach_lead;
+            c.related_lead = related_lead;
         }
     }
+}
+
+/// Each value (none negative) minus the best of the others, zero where there are none: the
+/// best's lead over the runner-up, the others' gap to the best.
+fn leads(values: Vec<f32>) -> impl Iterator<Item = f32> {
+    let (mut best, mut second) = (0f32, 0f32);
+    for &v in &values {
+        if v > best {
+            (best, second) = (v, best);
+        } else if v > second {
+            second = v;
+        }
+    }
+    values
+        .into_iter()
+        .map(move |v| v - if v == best { second } else { best })
 }
 
 /// The best few candidates by prior with their priors renormalized to sum to one.
@@ -201,6 +233,37 @@ mod tests {
         );
         assert_eq!(mentions[1][6].reach_lead, 1.0);
         assert_eq!(mentions[1][0].reach_lead, -1.0);
+    }
+
+    #[test]
+    fn a_namesake_sharing_a_band_with_the_others_is_related() {
+        let mut b = KbBuilder::new();
+        for (id, label) in [
+            ("Q1", "Jimmy Page"),
+            ("Q2", "Larry Page"),
+            ("Q3", "Eric Clapton"),
+            ("Q4", "The Yardbirds"),
+            ("Q5", "Google"),
+        ] {
+            b.label(id, label);
+        }
+        b.relation_label("P463", "member of");
+        b.triple("Q1", "P463", "Q4");
+        b.triple("Q3", "P463", "Q4");
+        b.triple("Q2", "P463", "Q5");
+        let kb = b.finish(Manifest::default());
+        let idx = |id| kb.entity_idx(id).unwrap();
+        let mut mentions = vec![
+            vec![candidate(idx("Q2"), 0.7), candidate(idx("Q1"), 0.3)],
+            vec![candidate(idx("Q3"), 1.0)],
+        ];
+        fill_coherence(kb.adjacency(), &mut mentions);
+        let (larry, jimmy) = (mentions[0][0], mentions[0][1]);
+        assert_eq!(jimmy.reach, 0.0, "no triple joins the two guitarists");
+        assert!(jimmy.related > 0.0, "but they share a band");
+        assert_eq!(larry.related, 0.0);
+        assert_eq!(jimmy.related_lead, jimmy.related);
+        assert_eq!(larry.related_lead, -jimmy.related);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use super::net::NetShape;
 use super::signals::Signals;
 use super::train::{EpochRecord, TrainOptions};
 
-pub const MODEL_FORMAT_VERSION: u32 = 3;
+pub const MODEL_FORMAT_VERSION: u32 = 4;
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The last epoch's weights, which `--resume` continues from.
