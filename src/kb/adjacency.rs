@@ -92,6 +92,14 @@ impl RelationAdjacency {
 
 /// How many entries two sorted, deduplicated lists share.
 fn sorted_overlap(a: &[EntityIdx], b: &[EntityIdx]) -> usize {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    // a hub's thousand neighbours against a film's twenty: search, do not walk
+    if long.len() > 16 * short.len() {
+        return short
+            .iter()
+            .filter(|x| long.binary_search(x).is_ok())
+            .count();
+    }
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -135,6 +143,15 @@ mod tests {
             adjacency.of(idx("Q4")).is_empty(),
             "a self-loop links nothing"
         );
+    }
+
+    #[test]
+    fn overlap_counts_alike_by_walking_and_by_searching() {
+        let long: Vec<super::EntityIdx> = (0..1000).map(|i| i * 3).collect();
+        let short = [3, 4, 300, 2997, 5000];
+        assert_eq!(super::sorted_overlap(&short, &long), 3);
+        assert_eq!(super::sorted_overlap(&long, &short), 3);
+        assert_eq!(super::sorted_overlap(&long[..40], &[0, 1, 3, 6, 7]), 3);
     }
 
     #[test]
