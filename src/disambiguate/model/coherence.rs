@@ -19,6 +19,8 @@
 //!   Larry Page nothing.
 //! - `related_lead`: `related` minus the best of the mention's other candidates.
 
+use std::collections::HashMap;
+
 use crate::kb::RelationAdjacency;
 
 use super::batch::CandidateFeatures;
@@ -51,6 +53,9 @@ pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<Candida
         .iter()
         .map(|c| c.iter().take(REACH_OTHERS).map(|c| c.entity).collect())
         .collect();
+    // Each pair of candidates of two mentions in one window meets twice (once from each side),
+    // and a list of places or names meets the same pairs over and over.
+    let mut relatedness: HashMap<(u32, u32), f32> = HashMap::new();
     for i in 0..mentions.len() {
         let lo = i.saturating_sub(WINDOW);
         let hi = (i + WINDOW + 1).min(mentions.len());
@@ -93,7 +98,11 @@ pub fn fill_coherence(adjacency: &RelationAdjacency, mentions: &mut [Vec<Candida
                     related_pools[j]
                         .iter()
                         .filter(|&&f| f != e)
-                        .map(|&f| adjacency.relatedness(e, f))
+                        .map(|&f| {
+                            *relatedness
+                                .entry((e.min(f), e.max(f)))
+                                .or_insert_with(|| adjacency.relatedness(e, f))
+                        })
                         .fold(0.0, f32::max)
                 })
                 .sum();
