@@ -394,6 +394,19 @@ fn a_report_never_replaces_files_no_report_wrote_and_records_are_a_file() {
         err.contains("is a directory") && !err.contains("no-kb"),
         "{err}"
     );
+    // a user's file is never replaced by records, whatever its name (README.md was)
+    for name in ["README.md", "mine.jsonl"] {
+        let user = dir.path().join(name);
+        std::fs::write(&user, "{\"mine\": true}\n").unwrap();
+        let run = eval_prior(&["--kb", s(&no_kb), "--gold", s(&gold), "--records", s(&user)]);
+        assert!(!run.status.success(), "{name} was written over");
+        let err = stderr(&run);
+        assert!(err.contains(name) && !err.contains("no-kb"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&user).unwrap(),
+            "{\"mine\": true}\n"
+        );
+    }
 
     // an earlier report is replaced, and other files beside it are left alone
     let report = dir.path().join("report");

@@ -33,7 +33,8 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0.0, value_parser = share)]
     nil_threshold: f32,
     /// Also write a JSONL record per scored gold mention (candidates, gold rank, each system's
-    /// prediction) to this file.
+    /// prediction) to this FILE.jsonl; a file already there is replaced only when an earlier
+    /// eval wrote it.
     #[arg(long)]
     records: Option<PathBuf>,
     #[command(flatten)]
@@ -67,6 +68,21 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "--records {} is a directory: name the JSONL file to write",
             records.display()
         );
+        anyhow::ensure!(
+            records.extension().is_some_and(|e| e == "jsonl"),
+            "--records {}: the records are JSONL: name a FILE.jsonl",
+            records.display()
+        );
+        if records.exists() {
+            let earlier = tailor::eval::earlier_records(records)
+                .with_context(|| format!("--records {}: cannot read it", records.display()))?;
+            anyhow::ensure!(
+                earlier,
+                "--records {} exists and is not the records of an earlier eval: name a new \
+                 file, or remove this one",
+                records.display()
+            );
+        }
     }
     if let Some(report) = &args.report.report {
         super::paths::refuse_overwriting("--report", report, &reads)?;

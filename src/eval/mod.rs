@@ -33,7 +33,7 @@ pub use evaluate::{
 };
 pub use gold::{GoldDocument, GoldEntity, GoldMention, GoldSet, LabelCounts};
 pub use nif::{parse_nif, read_nif};
-pub use records::{write_records, RecordsFile};
+pub use records::{earlier_records, write_records, RecordsFile};
 pub use table::render_table;
 
 /// Reads a gold file by its extension: `.jsonl` is ELEVANT, `.ttl` is NIF Turtle.

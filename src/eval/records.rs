@@ -22,6 +22,25 @@ struct Line<'a> {
     predictions: Vec<(&'a str, &'a Prediction)>,
 }
 
+/// True when `path` holds what an earlier run wrote here: its first line is a record (a
+/// benchmark, a gold and the systems' predictions), or it is empty. Anything else there is a
+/// user's file, which `--records` must not replace.
+pub fn earlier_records(path: &Path) -> std::io::Result<bool> {
+    use std::io::BufRead;
+    let mut first = String::new();
+    std::io::BufReader::new(std::fs::File::open(path)?).read_line(&mut first)?;
+    if first.trim().is_empty() {
+        return Ok(true);
+    }
+    let record: Option<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(&first).ok();
+    Ok(record.is_some_and(|r| {
+        ["benchmark", "gold", "predictions"]
+            .iter()
+            .all(|k| r.contains_key(*k))
+    }))
+}
+
 /// The records file of a run, open aside from the start, so that a destination that cannot be
 /// written fails before the evaluation rather than after it.
 pub struct RecordsFile {
