@@ -49,7 +49,9 @@ pub fn read_elevant(path: &Path) -> Result<GoldSet, EvalError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut documents = Vec::new();
+    let mut documents: Vec<GoldDocument> = Vec::new();
+    // a document given twice would be scored twice
+    let mut first_line: std::collections::HashMap<String, usize> = Default::default();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|source| EvalError::Io {
             path: path.to_path_buf(),
@@ -58,7 +60,19 @@ pub fn read_elevant(path: &Path) -> Result<GoldSet, EvalError> {
         if line.trim().is_empty() {
             continue;
         }
-        documents.push(parse_line(path, i + 1, &line)?);
+        let doc = parse_line(path, i + 1, &line)?;
+        if let Some(first) = first_line.insert(doc.id.clone(), i + 1) {
+            return Err(EvalError::bad(
+                path,
+                format!("line {}", i + 1),
+                "id",
+                format!(
+                    "document {:?} is given twice (first on line {first})",
+                    doc.id
+                ),
+            ));
+        }
+        documents.push(doc);
     }
     let name = path
         .file_name()
@@ -219,6 +233,20 @@ mod tests {
         assert!(err.contains("g.jsonl"), "{err}");
         assert!(err.contains("line 12"), "{err}");
         assert!(err.contains("labels[1].span"), "{err}");
+    }
+
+    #[test]
+    fn a_document_given_twice_names_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dup.benchmark.jsonl");
+        let doc = r#"{"id": 3, "text": "Paris", "labels": []}"#;
+        let other = r#"{"id": 4, "text": "Rome", "labels": []}"#;
+        std::fs::write(&path, format!("{doc}\n{other}\n\n{doc}\n")).unwrap();
+        let err = read_elevant(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("line 4: id") && err.contains("given twice (first on line 1)"),
+            "{err}"
+        );
     }
 
     #[test]
