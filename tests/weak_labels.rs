@@ -148,3 +148,39 @@ fn no_output_lands_on_or_in_the_kb_it_reads() {
         "a KB's table"
     );
 }
+
+#[test]
+fn a_users_file_beside_the_output_is_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.jsonl");
+    let stats = dir.path().join("q.stats.json");
+    std::fs::write(&stats, "{\"mine\": 1}").unwrap();
+    let run = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .current_dir(root(""))
+            .args(["weak-labels", "--no-fuzzy", "--extracts", "none"])
+            .args(["--max-examples", "200", "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let refused = run(&out);
+    assert!(!refused.status.success(), "q.stats.json was written over");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("q.stats.json") && err.contains("no earlier"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&stats).unwrap(), "{\"mine\": 1}");
+    assert!(!out.exists());
+
+    // an earlier run's four files are replaced by the next run
+    let own = dir.path().join("w.jsonl");
+    for _ in 0..2 {
+        let ok = run(&own);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    }
+}

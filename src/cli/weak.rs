@@ -70,10 +70,12 @@ pub fn run(args: WeakLabelsArgs) -> Result<()> {
     // none of the four files may land on, or in, what the run reads
     let mut reads = vec![args.retrieval.kb.as_path()];
     reads.extend(extracts.as_deref());
-    for path in weak::output_paths(&args.out) {
-        super::paths::refuse_overwriting("--out", &path, &reads)?;
-        super::paths::refuse_file_in_outputs("--out", &path)?;
+    let paths = weak::output_paths(&args.out);
+    for path in &paths {
+        super::paths::refuse_overwriting("--out", path, &reads)?;
+        super::paths::refuse_file_in_outputs("--out", path)?;
     }
+    refuse_replacing_other_files(&paths)?;
     let (kb, retriever) = load(&args.retrieval)?;
     let options = WeakOptions {
         extracts,
@@ -100,5 +102,26 @@ pub fn run(args: WeakLabelsArgs) -> Result<()> {
     for path in written {
         eprintln!("wrote {}", path.display());
     }
+    Ok(())
+}
+
+/// The four files replace only an earlier run's four: a file already at one of their paths is
+/// the user's unless the statistics beside it read as what a run of `weak-labels` writes.
+fn refuse_replacing_other_files(paths: &[PathBuf; 4]) -> Result<()> {
+    let Some(existing) = paths.iter().find(|p| p.exists()) else {
+        return Ok(());
+    };
+    let stats = &paths[3];
+    let earlier_run = std::fs::read_to_string(stats)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|v| v.get("train_examples").is_some() && v.get("sources").is_some());
+    anyhow::ensure!(
+        earlier_run,
+        "--out: {} exists and no earlier weak-labels run wrote it (its statistics {} are not \
+         there): name another --out, or remove the file",
+        existing.display(),
+        stats.display()
+    );
     Ok(())
 }
