@@ -378,6 +378,42 @@ fn a_stray_partial_directory_is_not_resumed() {
 }
 
 #[test]
+fn resuming_nothing_does_not_replace_a_finished_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    std::fs::create_dir(&out).unwrap();
+    for file in ["config.json", "entity_counts.json"] {
+        std::fs::copy(
+            common::root().join("models/default").join(file),
+            out.join(file),
+        )
+        .unwrap();
+    }
+    let run = tailor(&[
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--max-examples",
+        "200",
+        "--max-extracts",
+        "5",
+        "--epochs",
+        "1",
+        "--resume",
+        "--out",
+        s(&out),
+    ]);
+    assert!(!run.status.success(), "a finished model was trained over");
+    let err = stderr(&run);
+    assert!(
+        err.contains("no interrupted run to resume") && err.contains("without --resume"),
+        "{err}"
+    );
+    assert_eq!(names_in(&out), ["config.json", "entity_counts.json"]);
+}
+
+#[test]
 fn a_run_without_resume_leaves_an_interrupted_run_alone() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");

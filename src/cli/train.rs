@@ -209,14 +209,21 @@ pub fn run(mut args: TrainArgs) -> Result<()> {
     }
     let report = report?;
     for (name, config) in &report.models {
-        if let Some(last) = config.history.last() {
+        // the epoch whose weights were kept, not the last one trained
+        let kept = config
+            .best_epoch
+            .and_then(|best| config.history.iter().find(|h| h.epoch == best))
+            .or(config.history.last());
+        if let Some(kept) = kept {
             eprintln!(
                 "{name:>10}: held-out accuracy {:.3} (prior {:.3}) over {} mentions not labelled \
-                 by the prior, loss {:.4}",
-                last.holdout.model(),
-                last.holdout.prior(),
-                last.holdout.mentions,
-                last.loss
+                 by the prior, loss {:.4}, epoch {} of {} kept",
+                kept.holdout.model(),
+                kept.holdout.prior(),
+                kept.holdout.mentions,
+                kept.loss,
+                kept.epoch,
+                config.history.len()
             );
         }
     }

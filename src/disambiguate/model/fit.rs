@@ -180,6 +180,23 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
     if !plan.resume && staging.exists() {
         return Err(ModelError::interrupted(&staging));
     }
+    // Resuming nothing would train anew and replace a finished model without a word.
+    if plan.resume && !staging.exists() {
+        if plan.out.join(CONFIG_FILE).exists() {
+            return Err(ModelError::bad(
+                &plan.out,
+                format!(
+                    "--resume: no interrupted run to resume ({} does not exist) and this is a \
+                     finished model; train without --resume to replace it",
+                    staging.display()
+                ),
+            ));
+        }
+        tracing::warn!(
+            staging = %staging.display(),
+            "--resume: no interrupted run to resume, training from the start"
+        );
+    }
     let kb_sha = kb_manifest_sha256(plan.kb);
     let mut tables = Vec::with_capacity(plan.embeddings.len());
     for dir in &plan.embeddings {

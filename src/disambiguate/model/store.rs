@@ -86,7 +86,9 @@ impl ModelConfig {
             return Err(ModelError::bad(
                 &path,
                 format!(
-                    "model format {} but this tailor reads {MODEL_FORMAT_VERSION}",
+                    "model format {} but this tailor reads {MODEL_FORMAT_VERSION}: train the \
+                     model again with this tailor (`tailor train`), or use the tailor that \
+                     trained it",
                     config.format_version
                 ),
             ));
