@@ -348,6 +348,19 @@ fn records_go_where_the_user_said_creating_directories_or_fail_before_the_work()
     ]));
     let text = std::fs::read_to_string(&records).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
+    // records with the user's notes added are the user's now
+    let noted = format!("{text}my notes: Paris is right\n");
+    std::fs::write(&records, &noted).unwrap();
+    let run = eval_prior(&[
+        "--kb",
+        "kb/default",
+        "--gold",
+        s(&gold),
+        "--records",
+        s(&records),
+    ]);
+    assert!(!run.status.success(), "the notes were written over");
+    assert_eq!(std::fs::read_to_string(&records).unwrap(), noted);
 
     // A file where the records' directory should be: the error names the path given, not a
     // temporary one, and comes before the KB (here missing) is even loaded.
@@ -395,17 +408,18 @@ fn a_report_never_replaces_files_no_report_wrote_and_records_are_a_file() {
         "{err}"
     );
     // a user's file is never replaced by records, whatever its name (README.md was)
-    for name in ["README.md", "mine.jsonl"] {
+    for (name, text) in [
+        ("README.md", "{\"mine\": true}\n"),
+        ("mine.jsonl", "{\"mine\": true}\n"),
+        ("blank-first.jsonl", "\n{\"mine\": true}\n"),
+    ] {
         let user = dir.path().join(name);
-        std::fs::write(&user, "{\"mine\": true}\n").unwrap();
+        std::fs::write(&user, text).unwrap();
         let run = eval_prior(&["--kb", s(&no_kb), "--gold", s(&gold), "--records", s(&user)]);
         assert!(!run.status.success(), "{name} was written over");
         let err = stderr(&run);
         assert!(err.contains(name) && !err.contains("no-kb"), "{err}");
-        assert_eq!(
-            std::fs::read_to_string(&user).unwrap(),
-            "{\"mine\": true}\n"
-        );
+        assert_eq!(std::fs::read_to_string(&user).unwrap(), text);
     }
 
     // an earlier report is replaced, and other files beside it are left alone

@@ -78,8 +78,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 .with_context(|| format!("--records {}: cannot read it", records.display()))?;
             anyhow::ensure!(
                 earlier,
-                "--records {} exists and is not the records of an earlier eval: name a new \
-                 file, or remove this one",
+                "--records {} exists and is not (only) the records of an earlier eval: name \
+                 a new file, or remove this one",
                 records.display()
             );
         }

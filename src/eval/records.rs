@@ -22,22 +22,28 @@ struct Line<'a> {
     predictions: Vec<(&'a str, &'a Prediction)>,
 }
 
-/// True when `path` holds what an earlier run wrote here: its first line is a record (a
-/// benchmark, a gold and the systems' predictions), or it is empty. Anything else there is a
-/// user's file, which `--records` must not replace.
+/// True when the regular file at `path` holds what an earlier run wrote: nothing, or only
+/// records (each line a benchmark, a gold and the systems' predictions). Anything else (a
+/// user's file, records with notes added) must not be replaced by `--records`.
 pub fn earlier_records(path: &Path) -> std::io::Result<bool> {
-    use std::io::BufRead;
-    let mut first = String::new();
-    std::io::BufReader::new(std::fs::File::open(path)?).read_line(&mut first)?;
-    if first.trim().is_empty() {
-        return Ok(true);
+    // a FIFO would block the read below
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(false);
     }
-    let record: Option<serde_json::Map<String, serde_json::Value>> =
-        serde_json::from_str(&first).ok();
-    Ok(record.is_some_and(|r| {
-        ["benchmark", "gold", "predictions"]
-            .iter()
-            .all(|k| r.contains_key(*k))
+    use std::io::BufRead;
+    // line by line: a user's large file is told apart at its first line
+    let reader = std::io::BufReader::new(std::fs::File::open(path)?);
+    Ok(reader.lines().all(|line| {
+        // a line that is not UTF-8 is no record either
+        line.ok()
+            .and_then(|l| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&l).ok()
+            })
+            .is_some_and(|r| {
+                ["benchmark", "gold", "predictions"]
+                    .iter()
+                    .all(|k| r.contains_key(*k))
+            })
     }))
 }
 
