@@ -167,7 +167,7 @@ fn a_users_file_beside_the_output_is_not_replaced() {
     assert!(!refused.status.success(), "q.stats.json was written over");
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        err.contains("q.stats.json") && err.contains("no earlier"),
+        err.contains("q.stats.json") && err.contains("earlier weak-labels run"),
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&stats).unwrap(), "{\"mine\": 1}");

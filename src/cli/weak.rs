@@ -111,15 +111,32 @@ fn refuse_replacing_other_files(paths: &[PathBuf; 4]) -> Result<()> {
     let Some(existing) = paths.iter().find(|p| p.exists()) else {
         return Ok(());
     };
+    for path in paths.iter().filter(|p| p.exists()) {
+        // a directory, a FIFO (whose read would block) or a device is no earlier output
+        anyhow::ensure!(
+            path.is_file(),
+            "--out: {} exists and is not a regular file: name another --out",
+            path.display()
+        );
+    }
     let stats = &paths[3];
+    // every field a run's statistics have, not only two a user could type
+    const FIELDS: [&str; 6] = [
+        "seconds",
+        "sources",
+        "kept",
+        "sentences",
+        "train_examples",
+        "holdout_examples",
+    ];
     let earlier_run = std::fs::read_to_string(stats)
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|v| v.get("train_examples").is_some() && v.get("sources").is_some());
+        .is_some_and(|v| FIELDS.iter().all(|f| v.get(f).is_some()));
     anyhow::ensure!(
         earlier_run,
-        "--out: {} exists and no earlier weak-labels run wrote it (its statistics {} are not \
-         there): name another --out, or remove the file",
+        "--out: {} exists, and {} does not read as the statistics of an earlier weak-labels run, \
+         so these files may be someone else's: name another --out, or remove them",
         existing.display(),
         stats.display()
     );
