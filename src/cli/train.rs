@@ -8,8 +8,8 @@ use anyhow::{ensure, Result};
 use clap::Args;
 
 use tailor::disambiguate::model::{
-    check_checkpoint, fit, staging_dir, FitPlan, LabelledSentence, LabelledSpan, ModelError,
-    TrainOptions,
+    check_checkpoint, fit, refuse_resuming_nothing, staging_dir, FitPlan, LabelledSentence,
+    LabelledSpan, ModelError, TrainOptions,
 };
 use tailor::disambiguate::weak::{self, Rule, WeakExample, WeakOptions};
 
@@ -135,6 +135,9 @@ pub fn run(mut args: TrainArgs) -> Result<()> {
     // before the KB and the weak labels, which take a while, are read
     if args.resume && staging.exists() {
         check_checkpoint(&staging)?;
+    }
+    if args.resume {
+        refuse_resuming_nothing(&args.out, &staging)?;
     }
     let extracts = (args.extracts != "none").then(|| PathBuf::from(&args.extracts));
     if let Some(dir) = &extracts {

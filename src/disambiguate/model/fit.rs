@@ -25,7 +25,9 @@ use super::error::{ModelError, Result};
 use super::featurize::{candidate_features, contexts, mention_features, SpanGroup};
 use super::kg_vectors::{check_same_kb, KgVectors};
 use super::net::{FusionNet, NetShape};
-use super::preflight::{check_checkpoint, check_split_sizes, refuse_change};
+use super::preflight::{
+    check_checkpoint, check_split_sizes, refuse_change, refuse_resuming_nothing,
+};
 use super::signals::Signals;
 use super::store::{
     kb_manifest_sha256, write_counts, ModelConfig, CONFIG_FILE, LAST_WEIGHTS_FILE, MODEL_DIR,
@@ -180,18 +182,8 @@ pub fn fit(plan: &FitPlan<'_>) -> Result<FitReport> {
     if !plan.resume && staging.exists() {
         return Err(ModelError::interrupted(&staging));
     }
-    // Resuming nothing would train anew and replace a finished model without a word.
     if plan.resume && !staging.exists() {
-        if plan.out.join(CONFIG_FILE).exists() {
-            return Err(ModelError::bad(
-                &plan.out,
-                format!(
-                    "--resume: no interrupted run to resume ({} does not exist) and this is a \
-                     finished model; train without --resume to replace it",
-                    staging.display()
-                ),
-            ));
-        }
+        refuse_resuming_nothing(&plan.out, &staging)?;
         tracing::warn!(
             staging = %staging.display(),
             "--resume: no interrupted run to resume, training from the start"

@@ -30,7 +30,7 @@ pub use error::{ModelError, Result};
 pub use fit::{fit, staging_dir, FitPlan, FitReport, LabelledSentence, LabelledSpan};
 pub use kg_vectors::KgVectors;
 pub use net::{FusionNet, NetShape};
-pub use preflight::check_checkpoint;
+pub use preflight::{check_checkpoint, refuse_resuming_nothing};
 pub use scorer::{sentence_spans, ContextTotals, ModelScorer, SharedInputs, DEFAULT_NIL_THRESHOLD};
 pub use signals::Signals;
 pub use store::{ablations, read_counts, ModelConfig, COUNTS_FILE, ENTITY_TEXT_FILE, MODEL_DIR};

@@ -23,6 +23,22 @@ pub(super) fn refuse_change(dir: &Path, previous: &ModelConfig, now: &ModelConfi
     }
 }
 
+/// Refuses `--resume` when there is nothing to resume (no `staging`) and `out` is a finished
+/// model: training anew would replace it without a word.
+pub fn refuse_resuming_nothing(out: &Path, staging: &Path) -> Result<()> {
+    if staging.exists() || !out.join(CONFIG_FILE).exists() {
+        return Ok(());
+    }
+    Err(ModelError::bad(
+        out,
+        format!(
+            "--resume: no interrupted run to resume ({} does not exist) and this is a finished \
+             model; train without --resume to replace it",
+            staging.display()
+        ),
+    ))
+}
+
 /// Refuses to resume from `staging` (a run's `OUT.partial`) unless it is a checkpoint of
 /// `tailor train`: the full model's settings and last weights, which a run writes after its
 /// first epoch, and nothing a run does not write. Resuming anything else (an empty directory, a
