@@ -257,6 +257,25 @@ fn a_split_too_small_to_train_on_is_refused_naming_the_settings() {
 }
 
 /// The names in `dir`, sorted.
+/// `tailor train` at the smallest size that still runs, into `out`, with `extra` flags.
+fn train_tiny(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "train",
+        "--no-fuzzy",
+        "--embeddings",
+        "models/default/kg/transe",
+        "--max-examples",
+        "200",
+        "--max-extracts",
+        "5",
+        "--epochs",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--out", s(out)]);
+    tailor(&args)
+}
+
 fn names_in(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -332,23 +351,7 @@ fn a_stray_partial_directory_is_not_resumed() {
     let out = dir.path().join("m");
     let staging = dir.path().join("m.partial");
     std::fs::create_dir(&staging).unwrap();
-    let resume = || {
-        tailor(&[
-            "train",
-            "--no-fuzzy",
-            "--embeddings",
-            "models/default/kg/transe",
-            "--max-examples",
-            "200",
-            "--max-extracts",
-            "5",
-            "--epochs",
-            "1",
-            "--resume",
-            "--out",
-            s(&out),
-        ])
-    };
+    let resume = || train_tiny(&out, &["--resume"]);
     let run = resume();
     assert!(!run.status.success(), "an empty directory was resumed");
     let err = stderr(&run);
@@ -389,21 +392,7 @@ fn resuming_nothing_does_not_replace_a_finished_model() {
         )
         .unwrap();
     }
-    let run = tailor(&[
-        "train",
-        "--no-fuzzy",
-        "--embeddings",
-        "models/default/kg/transe",
-        "--max-examples",
-        "200",
-        "--max-extracts",
-        "5",
-        "--epochs",
-        "1",
-        "--resume",
-        "--out",
-        s(&out),
-    ]);
+    let run = train_tiny(&out, &["--resume"]);
     assert!(!run.status.success(), "a finished model was trained over");
     let err = stderr(&run);
     assert!(
@@ -421,20 +410,7 @@ fn a_run_without_resume_leaves_an_interrupted_run_alone() {
     let staging = dir.path().join("m.partial");
     std::fs::create_dir(&staging).unwrap();
     std::fs::write(staging.join("last.safetensors"), b"weights").unwrap();
-    let run = tailor(&[
-        "train",
-        "--no-fuzzy",
-        "--embeddings",
-        "models/default/kg/transe",
-        "--max-examples",
-        "200",
-        "--max-extracts",
-        "5",
-        "--epochs",
-        "1",
-        "--out",
-        s(&out),
-    ]);
+    let run = train_tiny(&out, &[]);
     assert!(
         !run.status.success(),
         "the interrupted run was started over"
