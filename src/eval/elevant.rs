@@ -153,6 +153,7 @@ pub fn parse_line(path: &Path, line_no: usize, line: &str) -> Result<GoldDocumen
             children: l.children.unwrap_or_default(),
         });
     }
+    warn_contradicting_labels(path, &record, &mentions);
     let id = match raw.id {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
@@ -163,6 +164,36 @@ pub fn parse_line(path: &Path, line_no: usize, line: &str) -> Result<GoldDocumen
         evaluation_span,
         mentions,
     })
+}
+
+/// Two scored labels on one span with different answers cannot both be right: a system's
+/// link there is scored against both, one true and one false positive at best. Said once per
+/// span; the labels are still scored, as the benchmark gives them.
+fn warn_contradicting_labels(path: &Path, record: &str, mentions: &[GoldMention]) -> usize {
+    let scored: Vec<&GoldMention> = mentions.iter().filter(|m| m.is_scored()).collect();
+    let mut warned = 0;
+    for (i, a) in scored.iter().enumerate() {
+        let first_on_span = !scored[..i]
+            .iter()
+            .any(|b| (b.start, b.end) == (a.start, a.end));
+        let other = scored[i + 1..]
+            .iter()
+            .find(|b| (b.start, b.end) == (a.start, a.end) && b.entity != a.entity);
+        if let (true, Some(b)) = (first_on_span, other) {
+            tracing::warn!(
+                "{}: {record}: two labels on [{}, {}) {:?} give different answers ({} and {}); \
+                 both are scored",
+                path.display(),
+                a.start,
+                a.end,
+                a.surface,
+                a.entity.qid().unwrap_or("<NIL>"),
+                b.entity.qid().unwrap_or("<NIL>")
+            );
+            warned += 1;
+        }
+    }
+    warned
 }
 
 #[cfg(test)]
@@ -233,6 +264,23 @@ mod tests {
         assert!(err.contains("g.jsonl"), "{err}");
         assert!(err.contains("line 12"), "{err}");
         assert!(err.contains("labels[1].span"), "{err}");
+    }
+
+    #[test]
+    fn contradicting_labels_on_one_span_are_counted_once() {
+        let line = r#"{"id": 1, "text": "Paris is big", "labels": [
+            {"id": 0, "span": [0, 5], "entity_id": "Q90"},
+            {"id": 1, "span": [0, 5], "entity_id": "Q167646"},
+            {"id": 2, "span": [0, 5], "entity_id": "Q90"},
+            {"id": 3, "span": [9, 12], "entity_id": "Q1"},
+            {"id": 4, "span": [9, 12], "entity_id": "Q1"}]}"#;
+        let doc = parse_line(Path::new("g.jsonl"), 1, &line.replace('\n', " ")).unwrap();
+        assert_eq!(doc.mentions.len(), 5, "all labels are kept");
+        assert_eq!(
+            warn_contradicting_labels(Path::new("g.jsonl"), "line 1", &doc.mentions),
+            1,
+            "one span, said once; agreeing labels say nothing"
+        );
     }
 
     #[test]
