@@ -17,6 +17,18 @@ fn eval_prior(args: &[&str]) -> Output {
     tailor(&all)
 }
 
+/// The prior's evaluation of `gold` on the default KB, its records written to `records`.
+fn prior_records(gold: &Path, records: &Path) -> Output {
+    eval_prior(&[
+        "--kb",
+        "kb/default",
+        "--gold",
+        s(gold),
+        "--records",
+        s(records),
+    ])
+}
+
 /// A gold file `name` of one document, "Paris", labelled Q90 over code points `[0, end)`.
 fn paris_gold(dir: &Path, name: &str, end: usize) -> PathBuf {
     let gold = dir.join(name);
@@ -338,27 +350,13 @@ fn records_go_where_the_user_said_creating_directories_or_fail_before_the_work()
     let dir = tempfile::tempdir().unwrap();
     let gold = paris_gold(dir.path(), "one.benchmark.jsonl", 5);
     let records = dir.path().join("new/deeper/records.jsonl");
-    ok(eval_prior(&[
-        "--kb",
-        "kb/default",
-        "--gold",
-        s(&gold),
-        "--records",
-        s(&records),
-    ]));
+    ok(prior_records(&gold, &records));
     let text = std::fs::read_to_string(&records).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     // records with the user's notes added are the user's now
     let noted = format!("{text}my notes: Paris is right\n");
     std::fs::write(&records, &noted).unwrap();
-    let run = eval_prior(&[
-        "--kb",
-        "kb/default",
-        "--gold",
-        s(&gold),
-        "--records",
-        s(&records),
-    ]);
+    let run = prior_records(&gold, &records);
     assert!(!run.status.success(), "the notes were written over");
     assert_eq!(std::fs::read_to_string(&records).unwrap(), noted);
 
@@ -457,14 +455,7 @@ fn file_outputs_never_land_in_another_commands_output() {
     ]));
     let before = std::fs::read(report.join("metrics.json")).unwrap();
     for records in [report.join("metrics.json"), report.join("records.jsonl")] {
-        let run = eval_prior(&[
-            "--kb",
-            "kb/default",
-            "--gold",
-            s(&gold),
-            "--records",
-            s(&records),
-        ]);
+        let run = prior_records(&gold, &records);
         assert!(!run.status.success(), "{} was written", records.display());
         assert!(
             stderr(&run).contains("an evaluation report"),

@@ -3,7 +3,7 @@
 //! into place, so a reader never finds a half-written file; the file aside is opened before the
 //! evaluation, so a destination that cannot be written is found before the work is done.
 
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -30,7 +30,6 @@ pub fn earlier_records(path: &Path) -> std::io::Result<bool> {
     if !std::fs::metadata(path)?.is_file() {
         return Ok(false);
     }
-    use std::io::BufRead;
     // line by line: a user's large file is told apart at its first line
     let reader = std::io::BufReader::new(std::fs::File::open(path)?);
     Ok(reader.lines().all(|line| {
